@@ -1,0 +1,1 @@
+"""The binary format: LEB128, the decoder and the encoder."""

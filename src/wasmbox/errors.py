@@ -1,0 +1,131 @@
+"""The exception hierarchy of wasmbox.
+
+Four families are kept apart, as in the reference interpreter:
+
+* malformed input: :class:`DecodeError` (binary), :class:`ParseError` (text)
+* invalid modules: :class:`ValidationError`
+* linking/instantiation: :class:`LinkError`, :class:`InstantiationError`
+* execution: :class:`Trap` (with a :class:`TrapCode`), and
+  :class:`Exhaustion` for "call stack exhausted".
+
+Messages use the spec test suite's strings so the ``.wast`` runner can
+compare them (the expected message must be a prefix of ours).
+"""
+from __future__ import annotations
+
+from enum import Enum
+
+
+class WasmboxError(Exception):
+    """Base class of every error wasmbox raises on purpose."""
+
+    kind = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def one_line(self) -> str:
+        """``kind: message`` on one line, as the CLI prints it."""
+        return f"{self.kind}: {self}".replace("\n", " ")
+
+
+class DecodeError(WasmboxError):
+    """A malformed binary module. ``offset`` is the byte offset of the problem."""
+
+    kind = "malformed"
+
+    def __init__(self, message: str, offset: int | None = None) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+    def __str__(self) -> str:
+        if self.offset is None:
+            return self.message
+        return f"{self.message} (at byte offset {self.offset:#x})"
+
+
+class ParseError(WasmboxError):
+    """Malformed text. Carries ``file``, ``line`` and ``col`` (1-based) when known."""
+
+    kind = "malformed"
+
+    def __init__(
+        self, message: str, file: str | None = None, line: int | None = None, col: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.file = file
+        self.line = line
+        self.col = col
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return self.message
+        return f"{self.file or '<input>'}:{self.line}:{self.col}: {self.message}"
+
+
+class ValidationError(WasmboxError):
+    """An invalid module (well formed, but breaks a validation rule)."""
+
+    kind = "invalid"
+
+
+class LinkError(WasmboxError):
+    """Imports cannot be resolved ("unknown import", "incompatible import type")."""
+
+    kind = "unlinkable"
+
+
+class InstantiationError(WasmboxError):
+    """Instantiation was refused (limits, pool exhausted, ...)."""
+
+    kind = "instantiation"
+
+
+class TrapCode(Enum):
+    """Trap reasons; the value is the spec test suite's message."""
+
+    UNREACHABLE = "unreachable"
+    MEMORY_OUT_OF_BOUNDS = "out of bounds memory access"
+    TABLE_OUT_OF_BOUNDS = "out of bounds table access"
+    INDIRECT_CALL_TO_NULL = "uninitialized element"
+    BAD_SIGNATURE = "indirect call type mismatch"
+    INTEGER_OVERFLOW = "integer overflow"
+    INTEGER_DIVISION_BY_ZERO = "integer divide by zero"
+    BAD_CONVERSION_TO_INTEGER = "invalid conversion to integer"
+    NULL_REFERENCE = "null reference"
+    NULL_FUNCTION_REFERENCE = "null function reference"
+    CAST_FAILURE = "cast failure"
+    ARRAY_OUT_OF_BOUNDS = "out of bounds array access"
+    DATA_SEGMENT_OUT_OF_BOUNDS = "out of bounds data segment access"
+    ELEM_SEGMENT_OUT_OF_BOUNDS = "out of bounds table access"
+    UNCAUGHT_EXCEPTION = "uncaught exception"
+    STACK_OVERFLOW = "call stack exhausted"
+    HOST = "host error"
+
+
+class Trap(WasmboxError):
+    """A WebAssembly trap. ``code`` is a :class:`TrapCode`; ``message`` its text."""
+
+    kind = "trap"
+
+    def __init__(self, code: TrapCode | str, message: str | None = None) -> None:
+        if isinstance(code, str):
+            code = TrapCode(code) if code in TrapCode._value2member_map_ else TrapCode.HOST
+            message = message or code.value
+        super().__init__(message or code.value)
+        self.code = code
+
+    @property
+    def trap_code(self) -> TrapCode:
+        """wasmtime-py's name for :attr:`code`."""
+        return self.code
+
+
+class Exhaustion(Trap):
+    """A resource ran out while running: "call stack exhausted"."""
+
+    kind = "exhaustion"
+
+    def __init__(self, message: str = TrapCode.STACK_OVERFLOW.value) -> None:
+        super().__init__(TrapCode.STACK_OVERFLOW, message)

@@ -1,0 +1,1 @@
+"""The text format: lexer, module and script parser, printer."""
