@@ -1,0 +1,195 @@
+"""The ``wasmbox`` command line.
+
+Subcommands::
+
+    wasmbox wat2wasm IN.wat [-o OUT.wasm]     text -> binary
+    wasmbox wasm2wat IN.wasm [-o OUT.wat]     binary -> text
+    wasmbox wast [--parse-only] [--suite NAME]... [FILE...] [--json OUT] [-j N]
+    wasmbox run FILE.wasm|FILE.wat --invoke NAME [ARGS...]
+    wasmbox inspect FILE [--python FUNC]
+
+Errors are printed as one line (``wasmbox: <kind>: <message>``) on stderr
+with exit status 1; a Python traceback never reaches the user. An error
+that is a bug in wasmbox itself prints ``internal error`` and exits 2 (set
+``WASMBOX_DEBUG=1`` to see the traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .errors import WasmboxError
+
+PROG = "wasmbox"
+
+
+class CliError(Exception):
+    """A usage or I/O problem to report on one line (exit 1)."""
+
+
+def _read_bytes(path: str) -> bytes:
+    try:
+        if path == "-":
+            return sys.stdin.buffer.read()
+        return Path(path).read_bytes()
+    except OSError as e:
+        raise CliError(f"cannot read {path}: {e.strerror or e}") from None
+
+
+def _read_text(path: str) -> str:
+    data = _read_bytes(path)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CliError(f"{path}: not UTF-8 text (byte {e.start})") from None
+
+
+def _write_bytes(path: str, data: bytes) -> None:
+    try:
+        if path == "-":
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:
+            Path(path).write_bytes(data)
+    except OSError as e:
+        raise CliError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+def load_module_file(path: str):
+    """Read a .wat or .wasm file into a syntax Module (by content, not by name).
+
+    Raises CliError, DecodeError or ParseError.
+    """
+    from .binary import decode_module
+    from .text.parse import parse_module
+
+    data = _read_bytes(path)
+    if data[:4] == b"\0asm":
+        return decode_module(data)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CliError(f"{path}: neither a Wasm binary nor UTF-8 text (byte {e.start})") from None
+    return parse_module(text, filename=path)
+
+
+def cmd_wat2wasm(args: argparse.Namespace) -> int:
+    from .binary import encode_module
+    from .text.parse import parse_module
+
+    module = parse_module(_read_text(args.input), filename=args.input)
+    out = args.output
+    if out is None:
+        out = "-" if args.input == "-" else str(Path(args.input).with_suffix(".wasm"))
+    _write_bytes(out, encode_module(module))
+    return 0
+
+
+def cmd_wasm2wat(args: argparse.Namespace) -> int:
+    from .binary import decode_module
+    from .text.print import print_module
+
+    text = print_module(decode_module(_read_bytes(args.input)))
+    _write_bytes(args.output or "-", text.encode("utf-8"))
+    return 0
+
+
+def cmd_wast(args: argparse.Namespace) -> int:
+    from .paths import suite_files
+
+    files: list[Path] = []
+    for name in args.suite or []:
+        try:
+            files.extend(suite_files(name))
+        except (KeyError, FileNotFoundError) as e:
+            raise CliError(str(e).strip("'\"")) from None
+    files.extend(Path(f) for f in args.files)
+    if not files:
+        raise CliError("wast: give --suite NAME or at least one FILE")
+    if args.parse_only:
+        from .script.parse_check import run_files
+
+        return run_files(files, jobs=args.jobs, json_out=args.json)
+    from .script.runner import run_files as run_exec  # the executing runner
+
+    return run_exec(files, jobs=args.jobs, json_out=args.json)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .script.run_cli import run_command
+
+    return run_command(args)
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from .script.run_cli import inspect_command
+
+    return inspect_command(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=PROG, description="A WebAssembly runtime written in Python.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    s = sub.add_parser("wat2wasm", help="convert WebAssembly text to binary")
+    s.add_argument("input", help="input .wat file ('-' for stdin)")
+    s.add_argument("-o", "--output", help="output file (default: input with .wasm suffix; '-' for stdout)")
+    s.set_defaults(func=cmd_wat2wasm)
+
+    s = sub.add_parser("wasm2wat", help="convert a WebAssembly binary to text")
+    s.add_argument("input", help="input .wasm file ('-' for stdin)")
+    s.add_argument("-o", "--output", help="output file (default: stdout)")
+    s.set_defaults(func=cmd_wasm2wat)
+
+    s = sub.add_parser("wast", help="run .wast spec test scripts")
+    s.add_argument("files", nargs="*", help=".wast files")
+    s.add_argument("--suite", action="append", help="a suite from the testsuite manifest (repeatable)")
+    s.add_argument("--parse-only", action="store_true", help="only parse, encode and decode every module")
+    s.add_argument("--json", metavar="OUT", help="write per-file counts as JSON")
+    s.add_argument("-j", "--jobs", type=int, default=1, help="parallel worker processes (default 1)")
+    s.set_defaults(func=cmd_wast)
+
+    s = sub.add_parser("run", help="run an exported function of a module")
+    s.add_argument("file", help=".wasm or .wat file")
+    s.add_argument("--invoke", required=True, metavar="NAME", help="exported function to call")
+    s.add_argument("args", nargs="*", help="arguments (integers or floats)")
+    s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("inspect", help="show a module's imports/exports, or generated Python")
+    s.add_argument("file", help=".wasm or .wat file")
+    s.add_argument("--python", metavar="FUNC", help="print the Python generated for a function (index or export name)")
+    s.set_defaults(func=cmd_inspect)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``wasmbox`` command. Returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (WasmboxError,) as e:
+        print(f"{PROG}: {e.one_line()}", file=sys.stderr)
+        return 1
+    except CliError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as e:  # a bug in wasmbox: one line, never a traceback
+        if os.environ.get("WASMBOX_DEBUG"):
+            raise
+        print(f"{PROG}: internal error: {type(e).__name__}: {e} (set WASMBOX_DEBUG=1 for details)",
+              file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
