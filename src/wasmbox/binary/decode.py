@@ -1,0 +1,1174 @@
+"""Decode a WebAssembly binary module into :class:`wasmbox.syntax.Module`.
+
+Covers the Wasm 3.0 binary format (GC types with recursion groups and
+subtyping, typed references, exceptions, tail calls, memory64/table64,
+multi-memory, SIMD with relaxed SIMD, extended constants), the
+stack-switching proposal (``cont`` types, ``resume``/``suspend``/...),
+legacy exception handling (``try``/``catch``/``delegate``), threads'
+shared-memory limits flag and custom page sizes.
+
+The decoder follows the reference interpreter's reading discipline so that
+malformed input produces the spec test suite's messages: reads are not
+bounded by a section or function size; each size is checked *after* its
+contents were read ("section size mismatch"), a length larger than what is
+left of the input is "length out of bounds", and running off the end of the
+input is "unexpected end of section or function".
+
+Representation (see :mod:`wasmbox.syntax.module`):
+
+* Function bodies and constant expressions are flat instruction lists
+  without their final ``end``; ``Func.locals`` is expanded (one ValType per
+  local).
+* Element segments always hold expression lists. The function-index forms
+  (0-3) give the element type ``(ref func)``, form 4 gives ``funcref``,
+  as in the Wasm 3.0 reference interpreter.
+* A table without an initialiser has ``init=None``.
+* Custom sections are kept verbatim with ``after`` = the id of the last
+  non-custom section before them. The first custom section named ``name``
+  is decoded into ``Module.names`` when it is well formed (subsections in
+  increasing id order, name maps with strictly increasing indices);
+  otherwise it is kept as an ordinary custom section (a malformed custom
+  section never makes the module malformed).
+
+Implementation limit: a function may declare at most
+:data:`MAX_FUNCTION_LOCALS` locals ("too many locals"), because locals are
+expanded into a list.
+
+Raises :class:`~wasmbox.errors.DecodeError` (with a byte offset) for any
+malformed input, and nothing else.
+"""
+from __future__ import annotations
+
+from ..errors import DecodeError
+from ..syntax.module import (
+    CATCH_KINDS,
+    Catch,
+    Custom,
+    Data,
+    Elem,
+    Export,
+    ExternKind,
+    Func,
+    Global,
+    Handler,
+    Import,
+    Instr,
+    Memory,
+    MemArg,
+    Module,
+    Names,
+    Table,
+    Tag,
+)
+from ..syntax.opcodes import GC, MISC, OPS, OPS_BY_CODE, SIMD
+from ..syntax.types import (
+    FUNCREF,
+    AbsHeap,
+    AddrType,
+    ArrayType,
+    ContType,
+    FieldType,
+    FuncType,
+    GlobalType,
+    Limits,
+    MemType,
+    NumType,
+    PackedType,
+    RecType,
+    RefType,
+    StructType,
+    SubType,
+    TableType,
+    TagType,
+)
+from .leb128 import MSG_EOF, MSG_TOO_LONG, read_signed, read_unsigned
+
+__all__ = ["decode_module", "MAX_FUNCTION_LOCALS", "SECTION_ORDER"]
+
+#: Implementation limit on the number of locals of one function (the same
+#: limit as wasmparser/V8). The spec allows up to 2**32 - 1.
+MAX_FUNCTION_LOCALS = 50_000
+
+#: Section ids in the order the binary format requires (custom sections,
+#: id 0, may appear anywhere). Tags (13) sit between memories and globals,
+#: the data count (12) between elements and code.
+SECTION_ORDER = (1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11)
+
+MAGIC = b"\x00asm"
+VERSION = b"\x01\x00\x00\x00"
+
+#: ``(ref func)``: the element type of the function-index element forms.
+REF_FUNC = RefType(False, AbsHeap.FUNC)
+
+_new = tuple.__new__  # builds NamedTuples without the Python-level __new__
+
+
+# ---------------------------------------------------------------------------
+# Values and types
+# ---------------------------------------------------------------------------
+
+_ABS_BY_BYTE: dict[int, AbsHeap] = {h.value: h for h in AbsHeap}
+# Single-byte value types: number/vector types and the nullable shorthands.
+_VALTYPE_BYTE: list = [None] * 256
+for _t in NumType:
+    _VALTYPE_BYTE[_t.value] = _t
+_REFTYPE_BYTE: list = [None] * 256
+for _b, _h in _ABS_BY_BYTE.items():
+    _VALTYPE_BYTE[_b] = _REFTYPE_BYTE[_b] = RefType(True, _h)
+_PACKED_BYTE = {p.value: p for p in PackedType}
+
+
+def _u32(data: bytes, pos: int) -> tuple[int, int]:
+    b = data[pos]
+    if b < 0x80:
+        return b, pos + 1
+    return read_unsigned(data, pos, 32)
+
+
+def _u64(data: bytes, pos: int) -> tuple[int, int]:
+    b = data[pos]
+    if b < 0x80:
+        return b, pos + 1
+    return read_unsigned(data, pos, 64)
+
+
+def _s32(data: bytes, pos: int) -> tuple[int, int]:
+    b = data[pos]
+    if b < 0x40:
+        return b, pos + 1
+    if b < 0x80:
+        return b - 0x80, pos + 1
+    return read_signed(data, pos, 32)
+
+
+def _s64(data: bytes, pos: int) -> tuple[int, int]:
+    b = data[pos]
+    if b < 0x40:
+        return b, pos + 1
+    if b < 0x80:
+        return b - 0x80, pos + 1
+    return read_signed(data, pos, 64)
+
+
+def _len32(data: bytes, pos: int) -> tuple[int, int]:
+    """A vector length or byte count: must not exceed what is left of the input."""
+    n, p = _u32(data, pos)
+    if n > len(data) - pos:
+        raise DecodeError("length out of bounds", pos)
+    return n, p
+
+
+def _bytes(data: bytes, pos: int, n: int) -> tuple[bytes, int]:
+    end = pos + n
+    if end > len(data) or n < 0:
+        raise DecodeError(MSG_EOF, len(data))
+    return data[pos:end], end
+
+
+def _name(data: bytes, pos: int) -> tuple[str, int]:
+    n, p = _len32(data, pos)
+    raw, p = _bytes(data, p, n)
+    try:
+        return raw.decode("utf-8"), p
+    except UnicodeDecodeError:
+        raise DecodeError("malformed UTF-8 encoding", pos) from None
+
+
+def _s33_index(data: bytes, pos: int) -> tuple[int, int]:
+    """A multi-byte s33 that must be a type index (first byte >= 0x80).
+
+    Any failure is reported as the reference interpreter does after trying
+    every alternative: "integer representation too long".
+    """
+    try:
+        v, p = read_signed(data, pos, 33)
+    except DecodeError:
+        v, p = -1, pos
+    if v < 0:
+        raise DecodeError(MSG_TOO_LONG, pos + 1)
+    return v, p
+
+
+def _heaptype(data: bytes, pos: int):
+    b = data[pos]
+    if b < 0x40:
+        return b, pos + 1
+    if b < 0x80:
+        h = _ABS_BY_BYTE.get(b)
+        if h is None:
+            raise DecodeError("malformed heap type", pos)
+        return h, pos + 1
+    return _s33_index(data, pos)
+
+
+def _valtype(data: bytes, pos: int):
+    b = data[pos]
+    t = _VALTYPE_BYTE[b]
+    if t is not None:
+        return t, pos + 1
+    if b == 0x63 or b == 0x64:
+        h, p = _heaptype(data, pos + 1)
+        return RefType(b == 0x63, h), p
+    if b >= 0x80:
+        raise DecodeError(MSG_TOO_LONG, pos + 1)
+    raise DecodeError("malformed reference type", pos)
+
+
+def _reftype(data: bytes, pos: int):
+    b = data[pos]
+    t = _REFTYPE_BYTE[b]
+    if t is not None:
+        return t, pos + 1
+    if b == 0x63 or b == 0x64:
+        h, p = _heaptype(data, pos + 1)
+        return RefType(b == 0x63, h), p
+    if b >= 0x80:
+        raise DecodeError(MSG_TOO_LONG, pos + 1)
+    raise DecodeError("malformed reference type", pos)
+
+
+def _valtypes(data: bytes, pos: int) -> tuple[tuple, int]:
+    n, pos = _len32(data, pos)
+    out = []
+    for _ in range(n):
+        t, pos = _valtype(data, pos)
+        out.append(t)
+    return tuple(out), pos
+
+
+def _blocktype(data: bytes, pos: int):
+    b = data[pos]
+    if b == 0x40:
+        return None, pos + 1
+    if b < 0x40:
+        return b, pos + 1
+    if b < 0x80:
+        return _valtype(data, pos)
+    return _s33_index(data, pos)
+
+
+def _mutability(data: bytes, pos: int) -> tuple[bool, int]:
+    b = data[pos]
+    if b > 1:
+        raise DecodeError("malformed mutability", pos)
+    return b == 1, pos + 1
+
+
+def _fieldtype(data: bytes, pos: int) -> tuple[FieldType, int]:
+    b = data[pos]
+    st = _PACKED_BYTE.get(b)
+    if st is not None:
+        pos += 1
+    else:
+        try:
+            st, pos = _valtype(data, pos)
+        except DecodeError:
+            raise DecodeError("malformed storage type", pos) from None
+    mut, pos = _mutability(data, pos)
+    return FieldType(st, mut), pos
+
+
+def _comptype(data: bytes, pos: int):
+    b = data[pos]
+    pos += 1
+    if b == 0x60:
+        params, pos = _valtypes(data, pos)
+        results, pos = _valtypes(data, pos)
+        return FuncType(params, results), pos
+    if b == 0x5F:
+        n, pos = _len32(data, pos)
+        fields = []
+        for _ in range(n):
+            f, pos = _fieldtype(data, pos)
+            fields.append(f)
+        return StructType(tuple(fields)), pos
+    if b == 0x5E:
+        f, pos = _fieldtype(data, pos)
+        return ArrayType(f), pos
+    if b == 0x5D:
+        h, p = _heaptype(data, pos)
+        if not isinstance(h, int):
+            raise DecodeError("malformed type index", pos)
+        return ContType(h), p
+    if b >= 0x80:
+        raise DecodeError(MSG_TOO_LONG, pos)
+    raise DecodeError("malformed definition type", pos - 1)
+
+
+def _subtype(data: bytes, pos: int) -> tuple[SubType, int]:
+    b = data[pos]
+    if b == 0x50 or b == 0x4F:
+        n, pos = _len32(data, pos + 1)
+        sups = []
+        for _ in range(n):
+            x, pos = _u32(data, pos)
+            sups.append(x)
+        ct, pos = _comptype(data, pos)
+        return SubType(ct, b == 0x4F, tuple(sups)), pos
+    ct, pos = _comptype(data, pos)
+    return SubType(ct, True, ()), pos
+
+
+def _rectype(data: bytes, pos: int) -> tuple[RecType, int]:
+    if data[pos] == 0x4E:
+        n, pos = _len32(data, pos + 1)
+        subs = []
+        for _ in range(n):
+            st, pos = _subtype(data, pos)
+            subs.append(st)
+        return RecType(tuple(subs)), pos
+    st, pos = _subtype(data, pos)
+    return RecType((st,)), pos
+
+
+def _limits(data: bytes, pos: int, is_mem: bool, page_sizes: bool):
+    """limits: flags byte, min, max?, page size? -> (Limits, page_log2, pos)."""
+    flags = data[pos]
+    mask = (0xF0 if page_sizes else 0xF8) if is_mem else 0xFA
+    if flags & mask:
+        raise DecodeError("malformed limits flags", pos)
+    pos += 1
+    mn, pos = _u64(data, pos)
+    mx = None
+    if flags & 1:
+        mx, pos = _u64(data, pos)
+    lim = Limits(mn, mx, AddrType.I64 if flags & 4 else AddrType.I32, bool(flags & 2))
+    page = None
+    if flags & 8:
+        p0 = pos
+        page, pos = _u32(data, pos)
+        if page >= 64:
+            raise DecodeError("invalid custom page size", p0)
+    return lim, page, pos
+
+
+def _tabletype(data: bytes, pos: int) -> tuple[TableType, int]:
+    rt, pos = _reftype(data, pos)
+    lim, _, pos = _limits(data, pos, False, False)
+    return TableType(lim, rt), pos
+
+
+def _memtype(data: bytes, pos: int, page_sizes: bool) -> tuple[MemType, int]:
+    lim, page, pos = _limits(data, pos, True, page_sizes)
+    return MemType(lim, page), pos
+
+
+def _globaltype(data: bytes, pos: int) -> tuple[GlobalType, int]:
+    t, pos = _valtype(data, pos)
+    mut, pos = _mutability(data, pos)
+    return GlobalType(t, mut), pos
+
+
+def _tagtype(data: bytes, pos: int) -> tuple[TagType, int]:
+    if data[pos] != 0:
+        raise DecodeError("zero byte expected", pos)
+    x, pos = _u32(data, pos + 1)
+    return TagType(x), pos
+
+
+# ---------------------------------------------------------------------------
+# Immediate readers (generic path), one per immediate kind of the opcode table
+# ---------------------------------------------------------------------------
+
+
+def _imm_lane(data: bytes, pos: int) -> tuple[int, int]:
+    b = data[pos]
+    if b < 0x80:
+        return b, pos + 1
+    return read_unsigned(data, pos, 8)
+
+
+def _imm_shuffle(data: bytes, pos: int) -> tuple[tuple, int]:
+    chunk = data[pos : pos + 16]
+    if len(chunk) == 16 and max(chunk) < 0x80:
+        return tuple(chunk), pos + 16
+    out = []
+    for _ in range(16):
+        x, pos = _imm_lane(data, pos)
+        out.append(x)
+    return tuple(out), pos
+
+
+def _imm_memarg(data: bytes, pos: int) -> tuple[MemArg, int]:
+    p0 = pos
+    flags, pos = _u32(data, pos)
+    if flags >= 0x80:
+        raise DecodeError("malformed memop flags", p0)
+    mem = 0
+    if flags & 0x40:
+        mem, pos = _u32(data, pos)
+    off, pos = _u64(data, pos)
+    return MemArg(flags & 0x3F, off, mem), pos
+
+
+def _imm_labels(data: bytes, pos: int) -> tuple[tuple, int]:
+    n, pos = _len32(data, pos)
+    out = []
+    for _ in range(n):
+        x, pos = _u32(data, pos)
+        out.append(x)
+    return tuple(out), pos
+
+
+def _imm_f32(data: bytes, pos: int) -> tuple[int, int]:
+    raw, pos = _bytes(data, pos, 4)
+    return int.from_bytes(raw, "little"), pos
+
+
+def _imm_f64(data: bytes, pos: int) -> tuple[int, int]:
+    raw, pos = _bytes(data, pos, 8)
+    return int.from_bytes(raw, "little"), pos
+
+
+def _imm_v128(data: bytes, pos: int) -> tuple[int, int]:
+    raw, pos = _bytes(data, pos, 16)
+    return int.from_bytes(raw, "little"), pos
+
+
+def _imm_castflags(data: bytes, pos: int) -> tuple[int, int]:
+    b = data[pos]
+    if b & 0xFC:
+        raise DecodeError("malformed br_on_cast flags", pos)
+    return b, pos + 1
+
+
+def _imm_catches(data: bytes, pos: int) -> tuple[tuple, int]:
+    n, pos = _len32(data, pos)
+    out = []
+    for _ in range(n):
+        k = data[pos]
+        if k > 3:
+            raise DecodeError("malformed catch clause", pos)
+        pos += 1
+        tag = None
+        if k < 2:
+            tag, pos = _u32(data, pos)
+        label, pos = _u32(data, pos)
+        out.append(Catch(CATCH_KINDS[k], tag, label))
+    return tuple(out), pos
+
+
+def _imm_handlers(data: bytes, pos: int) -> tuple[tuple, int]:
+    n, pos = _len32(data, pos)
+    out = []
+    for _ in range(n):
+        k = data[pos]
+        if k > 1:
+            raise DecodeError("ON opcode expected", pos)
+        tag, pos = _u32(data, pos + 1)
+        label = None
+        if k == 0:
+            label, pos = _u32(data, pos)
+        out.append(Handler(tag, label))
+    return tuple(out), pos
+
+
+_INDEX_KINDS = frozenset(
+    "label func type table mem local global tag elem data field u32".split()
+)
+
+_IMM_READER = {
+    "bt": _blocktype,
+    "labels": _imm_labels,
+    "memarg": _imm_memarg,
+    "i32": _s32,
+    "i64": _s64,
+    "f32": _imm_f32,
+    "f64": _imm_f64,
+    "v128": _imm_v128,
+    "shuffle": _imm_shuffle,
+    "lane": _imm_lane,
+    "heap": _heaptype,
+    "valtypes": _valtypes,
+    "castflags": _imm_castflags,
+    "catches": _imm_catches,
+    "handlers": _imm_handlers,
+}
+for _k in _INDEX_KINDS:
+    _IMM_READER[_k] = _u32
+
+
+# ---------------------------------------------------------------------------
+# Dispatch tables built from the opcode table
+# ---------------------------------------------------------------------------
+
+# Dispatch kinds of single-byte opcodes.
+K_ILLEGAL = 0
+K_NONE = 1  # no immediate: a shared Instr
+K_IDX = 2  # one u32 index
+K_MEMARG = 3
+K_I32 = 4
+K_END = 5
+K_BLOCK = 6  # block/loop/if/try: a block type, opens a frame
+K_I64 = 7
+K_F32 = 8
+K_F64 = 9
+K_PREFIX = 10
+K_GENERIC = 11
+K_ELSE = 12
+K_CATCH = 13
+K_CATCH_ALL = 14
+K_DELEGATE = 15
+K_TRY_TABLE = 16
+
+# Frames of the structure check.
+F_BLOCK = 0  # block, loop, try_table
+F_IF = 1
+F_ELSE = 2
+F_TRY = 3
+F_CATCH = 4
+F_CATCH_ALL = 5
+
+_KIND = [K_ILLEGAL] * 256
+_NAME: list = [None] * 256
+_NOIMM: list = [None] * 256  # shared Instr objects for ops without immediates
+_IDX_CACHE: list = [None] * 256  # per op: Instr for each single-byte index
+_READERS: list = [None] * 256  # per op: tuple of immediate readers
+_FRAME = [F_BLOCK] * 256
+_BLOCK_VOID: list = [None] * 256  # Instr(block/loop/if/try, (None,))
+_USES_DATA = [False] * 256
+# per memory op: [align][offset] -> Instr, filled lazily for align < 8, offset < 128
+_MEM_CACHE: list = [None] * 256
+
+_SPECIAL = {
+    "end": K_END,
+    "else": K_ELSE,
+    "catch": K_CATCH,
+    "catch_all": K_CATCH_ALL,
+    "delegate": K_DELEGATE,
+    "try_table": K_TRY_TABLE,
+}
+
+for (_p, _c), _op in OPS_BY_CODE.items():
+    if _p != 0:
+        continue
+    _NAME[_c] = _op.name
+    _READERS[_c] = tuple(_IMM_READER[k] for k in _op.imms)
+    _USES_DATA[_c] = "data" in _op.imms
+    if _op.name in _SPECIAL:
+        _KIND[_c] = _SPECIAL[_op.name]
+        if not _op.imms:
+            _NOIMM[_c] = Instr(_op.name)
+    elif not _op.imms:
+        _KIND[_c] = K_NONE
+        _NOIMM[_c] = Instr(_op.name)
+    elif _op.imms == ("bt",):
+        _KIND[_c] = K_BLOCK
+        _BLOCK_VOID[_c] = Instr(_op.name, (None,))
+        _FRAME[_c] = {"if": F_IF, "try": F_TRY}.get(_op.name, F_BLOCK)
+    elif len(_op.imms) == 1 and _op.imms[0] in _INDEX_KINDS:
+        _KIND[_c] = K_IDX
+        _IDX_CACHE[_c] = [Instr(_op.name, (i,)) for i in range(128)]
+    elif _op.imms == ("memarg",):
+        _KIND[_c] = K_MEMARG
+        _MEM_CACHE[_c] = [[None] * 128 for _ in range(8)]
+    elif _op.imms == ("i32",):
+        _KIND[_c] = K_I32
+        _IDX_CACHE[_c] = [Instr(_op.name, (i if i < 0x40 else i - 0x80,)) for i in range(128)]
+    elif _op.imms == ("i64",):
+        _KIND[_c] = K_I64
+        _IDX_CACHE[_c] = [Instr(_op.name, (i if i < 0x40 else i - 0x80,)) for i in range(128)]
+    elif _op.imms == ("f32",):
+        _KIND[_c] = K_F32
+    elif _op.imms == ("f64",):
+        _KIND[_c] = K_F64
+    else:
+        _KIND[_c] = K_GENERIC
+for _p in (GC, MISC, SIMD):
+    _KIND[_p] = K_PREFIX
+
+# Prefixed opcodes: prefix -> {sub-opcode: (name, shared Instr or None, readers, uses data)}
+_PREFIXED: dict[int, dict[int, tuple]] = {GC: {}, MISC: {}, SIMD: {}}
+for (_p, _c), _op in OPS_BY_CODE.items():
+    if _p == 0:
+        continue
+    _PREFIXED[_p][_c] = (
+        _op.name,
+        Instr(_op.name) if not _op.imms else None,
+        tuple(_IMM_READER[k] for k in _op.imms),
+        "data" in _op.imms,
+    )
+
+_REF_FUNC_CODE = OPS["ref.func"].code
+_I_END = Instr("end")
+_I_ELSE = Instr("else")
+_I_CATCH_ALL = Instr("catch_all")
+
+
+def _decode_expr(data: bytes, pos: int, state: list) -> tuple[list, int]:
+    """Decode instructions up to and including the ``end`` that closes the
+    expression; return them (without that ``end``) and the position after it.
+
+    ``state[0]`` is set to True when an instruction uses a data index.
+    Raises DecodeError; IndexError at the end of the input.
+    """
+    out: list = []
+    append = out.append
+    stack: list = []
+    push = stack.append
+    KIND = _KIND
+    NOIMM = _NOIMM
+    IDXC = _IDX_CACHE
+    NAME = _NAME
+    new = _new
+    I = Instr
+    MEMC = _MEM_CACHE
+    while True:
+        b = data[pos]
+        pos += 1
+        k = KIND[b]
+        if k == 1:  # K_NONE
+            append(NOIMM[b])
+            continue
+        if k == 2:  # K_IDX
+            x = data[pos]
+            if x < 0x80:
+                pos += 1
+                append(IDXC[b][x])
+            else:
+                x, pos = read_unsigned(data, pos, 32)
+                append(new(I, (NAME[b], (x,))))
+            continue
+        if k == 4:  # K_I32
+            x = data[pos]
+            if x < 0x80:
+                pos += 1
+                append(IDXC[b][x])
+            else:
+                x, pos = read_signed(data, pos, 32)
+                append(new(I, (NAME[b], (x,))))
+            continue
+        if k == 3:  # K_MEMARG
+            a = data[pos]
+            o = data[pos + 1]
+            if a < 8 and o < 0x80:
+                row = MEMC[b][a]
+                ins = row[o]
+                if ins is None:
+                    ins = row[o] = new(I, (NAME[b], (MemArg(a, o, 0),)))
+                pos += 2
+                append(ins)
+            else:
+                ma, pos = _imm_memarg(data, pos)
+                append(new(I, (NAME[b], (ma,))))
+            continue
+        if k == 5:  # K_END
+            if not stack:
+                return out, pos
+            stack.pop()
+            append(_I_END)
+            continue
+        if k == 7:  # K_I64
+            x = data[pos]
+            if x < 0x80:
+                pos += 1
+                append(IDXC[b][x])
+            else:
+                x, pos = read_signed(data, pos, 64)
+                append(new(I, (NAME[b], (x,))))
+            continue
+        if k == 6:  # K_BLOCK
+            if data[pos] == 0x40:
+                pos += 1
+                append(_BLOCK_VOID[b])
+            else:
+                bt, pos = _blocktype(data, pos)
+                append(new(I, (NAME[b], (bt,))))
+            push(_FRAME[b])
+            continue
+        if k == 8 or k == 9:  # K_F32 / K_F64
+            n = 4 if k == 8 else 8
+            end = pos + n
+            if end > len(data):
+                raise DecodeError(MSG_EOF, len(data))
+            append(new(I, (NAME[b], (int.from_bytes(data[pos:end], "little"),))))
+            pos = end
+            continue
+        if k == 10:  # K_PREFIX
+            start = pos - 1
+            sub = data[pos]
+            if sub < 0x80:
+                pos += 1
+            else:
+                sub, pos = read_unsigned(data, pos, 32)
+            ent = _PREFIXED[b].get(sub)
+            if ent is None:
+                raise DecodeError(f"illegal opcode {b:02x} {sub:02x}", start)
+            name, shared, readers, uses_data = ent
+            if shared is not None:
+                append(shared)
+                continue
+            imm = []
+            for rd in readers:
+                v, pos = rd(data, pos)
+                imm.append(v)
+            if uses_data:
+                state[0] = True
+            append(new(I, (name, tuple(imm))))
+            continue
+        if k == 11 or k == 16:  # K_GENERIC / K_TRY_TABLE
+            imm = []
+            for rd in _READERS[b]:
+                v, pos = rd(data, pos)
+                imm.append(v)
+            if _USES_DATA[b]:
+                state[0] = True
+            append(new(I, (NAME[b], tuple(imm))))
+            if k == 16:
+                push(F_BLOCK)
+            continue
+        if k == 12:  # K_ELSE
+            if not stack or stack[-1] != F_IF:
+                raise DecodeError("END opcode expected", pos - 1)
+            stack[-1] = F_ELSE
+            append(_I_ELSE)
+            continue
+        if k == 13:  # K_CATCH
+            if not stack or stack[-1] not in (F_TRY, F_CATCH):
+                raise DecodeError("misplaced CATCH opcode", pos - 1)
+            stack[-1] = F_CATCH
+            x, pos = _u32(data, pos)
+            append(new(I, ("catch", (x,))))
+            continue
+        if k == 14:  # K_CATCH_ALL
+            if not stack or stack[-1] not in (F_TRY, F_CATCH):
+                raise DecodeError("misplaced CATCH_ALL opcode", pos - 1)
+            stack[-1] = F_CATCH_ALL
+            append(_I_CATCH_ALL)
+            continue
+        if k == 15:  # K_DELEGATE
+            if not stack or stack[-1] != F_TRY:
+                raise DecodeError("misplaced DELEGATE opcode", pos - 1)
+            stack.pop()
+            x, pos = _u32(data, pos)
+            append(new(I, ("delegate", (x,))))
+            continue
+        raise DecodeError(f"illegal opcode {b:02x}", pos - 1)
+
+
+# ---------------------------------------------------------------------------
+# Sections
+# ---------------------------------------------------------------------------
+
+_EXTERN_KINDS = list(ExternKind)
+
+
+class _ModuleDecoder:
+    """Holds the input and the module being built; one method per section."""
+
+    def __init__(self, data: bytes, page_sizes: bool) -> None:
+        self.data = data
+        self.page_sizes = page_sizes
+        self.m = Module()
+        self.func_types: list[int] = []
+        self.bodies: list[tuple[list, list]] = []
+        self.state: list = [False]  # [an instruction uses a data index]
+        self.names_seen = False
+
+    def expr(self, pos: int) -> tuple[list, int]:
+        return _decode_expr(self.data, pos, self.state)
+
+    def vec(self, pos: int, item) -> tuple[list, int]:
+        n, pos = _len32(self.data, pos)
+        out = []
+        for _ in range(n):
+            x, pos = item(pos)
+            out.append(x)
+        return out, pos
+
+    # -- sections ---------------------------------------------------------
+
+    def sec_type(self, pos: int) -> int:
+        data = self.data
+        self.m.types, pos = self.vec(pos, lambda p: _rectype(data, p))
+        return pos
+
+    def _import(self, pos: int) -> tuple[Import, int]:
+        data = self.data
+        mod, pos = _name(data, pos)
+        nm, pos = _name(data, pos)
+        k = data[pos]
+        if k > 4:
+            raise DecodeError("malformed import kind", pos)
+        pos += 1
+        if k == 0:
+            desc, pos = _u32(data, pos)
+        elif k == 1:
+            desc, pos = _tabletype(data, pos)
+        elif k == 2:
+            desc, pos = _memtype(data, pos, self.page_sizes)
+        elif k == 3:
+            desc, pos = _globaltype(data, pos)
+        else:
+            desc, pos = _tagtype(data, pos)
+        return Import(mod, nm, _EXTERN_KINDS[k], desc), pos
+
+    def sec_import(self, pos: int) -> int:
+        self.m.imports, pos = self.vec(pos, self._import)
+        return pos
+
+    def sec_func(self, pos: int) -> int:
+        data = self.data
+        self.func_types, pos = self.vec(pos, lambda p: _u32(data, p))
+        return pos
+
+    def _table(self, pos: int) -> tuple[Table, int]:
+        data = self.data
+        if data[pos] == 0x40:
+            if data[pos + 1] != 0:
+                raise DecodeError("zero byte expected", pos + 1)
+            tt, pos = _tabletype(data, pos + 2)
+            init, pos = self.expr(pos)
+            return Table(tt, init), pos
+        tt, pos = _tabletype(data, pos)
+        return Table(tt), pos
+
+    def sec_table(self, pos: int) -> int:
+        self.m.tables, pos = self.vec(pos, self._table)
+        return pos
+
+    def sec_memory(self, pos: int) -> int:
+        data, ps = self.data, self.page_sizes
+
+        def mem(p: int) -> tuple[Memory, int]:
+            mt, p = _memtype(data, p, ps)
+            return Memory(mt), p
+
+        self.m.mems, pos = self.vec(pos, mem)
+        return pos
+
+    def sec_tag(self, pos: int) -> int:
+        data = self.data
+
+        def tag(p: int) -> tuple[Tag, int]:
+            tt, p = _tagtype(data, p)
+            return Tag(tt), p
+
+        self.m.tags, pos = self.vec(pos, tag)
+        return pos
+
+    def sec_global(self, pos: int) -> int:
+        data = self.data
+
+        def glob(p: int) -> tuple[Global, int]:
+            gt, p = _globaltype(data, p)
+            init, p = self.expr(p)
+            return Global(gt, init), p
+
+        self.m.globals, pos = self.vec(pos, glob)
+        return pos
+
+    def sec_export(self, pos: int) -> int:
+        data = self.data
+
+        def export(p: int) -> tuple[Export, int]:
+            nm, p = _name(data, p)
+            k = data[p]
+            if k > 4:
+                raise DecodeError("malformed export kind", p)
+            x, p = _u32(data, p + 1)
+            return Export(nm, _EXTERN_KINDS[k], x), p
+
+        self.m.exports, pos = self.vec(pos, export)
+        return pos
+
+    def sec_start(self, pos: int) -> int:
+        self.m.start, pos = _u32(self.data, pos)
+        return pos
+
+    def _funcidx_inits(self, pos: int) -> tuple[list, int]:
+        data = self.data
+        cache = _IDX_CACHE[_REF_FUNC_CODE]
+        n, pos = _len32(data, pos)
+        out = []
+        for _ in range(n):
+            x, pos = _u32(data, pos)
+            out.append([cache[x] if x < 128 else Instr("ref.func", (x,))])
+        return out, pos
+
+    def _elem(self, pos: int) -> tuple[Elem, int]:
+        data = self.data
+        p0 = pos
+        form, pos = _u32(data, pos)
+        if form > 7:
+            raise DecodeError("malformed elements segment kind", p0)
+        mode = "active"
+        table = 0
+        offset = None
+        if form & 1:
+            mode = "declarative" if form & 2 else "passive"
+        else:
+            if form & 2:
+                table, pos = _u32(data, pos)
+            offset, pos = self.expr(pos)
+        if form & 4:
+            if form == 4:
+                et = FUNCREF
+            else:
+                et, pos = _reftype(data, pos)
+            init, pos = self.vec(pos, self.expr)
+        else:
+            if form != 0:
+                if data[pos] != 0:
+                    raise DecodeError("malformed element kind", pos)
+                pos += 1
+            et = REF_FUNC
+            init, pos = self._funcidx_inits(pos)
+        return Elem(et, init, mode, table, offset), pos
+
+    def sec_elem(self, pos: int) -> int:
+        self.m.elems, pos = self.vec(pos, self._elem)
+        return pos
+
+    def sec_datacount(self, pos: int) -> int:
+        self.m.data_count, pos = _u32(self.data, pos)
+        return pos
+
+    def _code(self, pos: int) -> tuple[tuple[list, list], int]:
+        data = self.data
+        size, pos = _len32(data, pos)
+        start = pos
+        # locals
+        n, pos = _len32(data, pos)
+        groups = []
+        total = 0
+        for _ in range(n):
+            c, pos = _u32(data, pos)
+            t, pos = _valtype(data, pos)
+            total += c
+            groups.append((c, t))
+        if total >= 1 << 32:
+            raise DecodeError("too many locals", start)
+        if total > MAX_FUNCTION_LOCALS:
+            raise DecodeError(
+                f"too many locals: {total} (implementation limit {MAX_FUNCTION_LOCALS})", start
+            )
+        locs: list = []
+        for c, t in groups:
+            locs += [t] * c
+        body, pos = self.expr(pos)
+        if pos != start + size:
+            raise DecodeError("section size mismatch", start)
+        return (locs, body), pos
+
+    def sec_code(self, pos: int) -> int:
+        self.bodies, pos = self.vec(pos, self._code)
+        return pos
+
+    def _data(self, pos: int) -> tuple[Data, int]:
+        data = self.data
+        p0 = pos
+        form, pos = _u32(data, pos)
+        if form > 2:
+            raise DecodeError("malformed data segment kind", p0)
+        mem = 0
+        offset = None
+        mode = "passive" if form == 1 else "active"
+        if form == 2:
+            mem, pos = _u32(data, pos)
+        if form != 1:
+            offset, pos = self.expr(pos)
+        n, pos = _len32(data, pos)
+        init, pos = _bytes(data, pos, n)
+        return Data(init, mode, mem, offset), pos
+
+    def sec_data(self, pos: int) -> int:
+        self.m.datas, pos = self.vec(pos, self._data)
+        return pos
+
+    def custom(self, pos: int, size: int, after: int) -> int:
+        data = self.data
+        start = pos
+        nm, pos = _name(data, pos)
+        content, pos = _bytes(data, pos, size - (pos - start))
+        if nm == "name" and not self.names_seen:
+            self.names_seen = True
+            names = decode_names(content)
+            if names is not None:
+                self.m.names = names
+                return pos
+        self.m.customs.append(Custom(nm, content, after))
+        return pos
+
+    # -- the module -------------------------------------------------------
+
+    def module(self) -> Module:
+        data = self.data
+        total = len(data)
+        if total < 4:
+            raise DecodeError(MSG_EOF, total)
+        if data[:4] != MAGIC:
+            raise DecodeError("magic header not detected", 0)
+        if total < 8:
+            raise DecodeError(MSG_EOF, total)
+        if data[4:8] != VERSION:
+            raise DecodeError("unknown binary version", 4)
+        pos = 8
+        next_index = 0
+        last = 0
+        while pos < total:
+            sid = data[pos]
+            if sid > 13:
+                raise DecodeError("malformed section id", pos)
+            if sid == 0:
+                size, p = _len32(data, pos + 1)
+                end = self.custom(p, size, last)
+                if end != p + size:  # cannot happen: the custom reader takes `size`
+                    raise DecodeError("section size mismatch", p)
+                pos = end
+                continue
+            try:
+                idx = SECTION_ORDER.index(sid, next_index)
+            except ValueError:
+                raise DecodeError("unexpected content after last section", pos) from None
+            next_index = idx + 1
+            size, p = _len32(data, pos + 1)
+            end = _SECTION_READERS[sid](self, p)
+            if end != p + size:
+                raise DecodeError("section size mismatch", p)
+            pos = end
+            last = sid
+        m = self.m
+        if len(self.func_types) != len(self.bodies):
+            raise DecodeError("function and code section have inconsistent lengths", total)
+        if m.data_count is not None and m.data_count != len(m.datas):
+            raise DecodeError("data count and data section have inconsistent lengths", total)
+        if m.data_count is None and self.state[0]:
+            raise DecodeError("data count section required", total)
+        m.funcs = [Func(t, locs, body) for t, (locs, body) in zip(self.func_types, self.bodies)]
+        return m
+
+
+_SECTION_READERS = {
+    1: _ModuleDecoder.sec_type,
+    2: _ModuleDecoder.sec_import,
+    3: _ModuleDecoder.sec_func,
+    4: _ModuleDecoder.sec_table,
+    5: _ModuleDecoder.sec_memory,
+    13: _ModuleDecoder.sec_tag,
+    6: _ModuleDecoder.sec_global,
+    7: _ModuleDecoder.sec_export,
+    8: _ModuleDecoder.sec_start,
+    9: _ModuleDecoder.sec_elem,
+    12: _ModuleDecoder.sec_datacount,
+    10: _ModuleDecoder.sec_code,
+    11: _ModuleDecoder.sec_data,
+}
+
+
+# ---------------------------------------------------------------------------
+# The name section
+# ---------------------------------------------------------------------------
+
+# subsection id -> (Names field, indirect?)
+NAME_SUBSECTIONS: dict[int, tuple[str, bool]] = {
+    1: ("funcs", False),
+    2: ("locals", True),
+    3: ("labels", True),
+    4: ("types", False),
+    5: ("tables", False),
+    6: ("mems", False),
+    7: ("globals", False),
+    8: ("elems", False),
+    9: ("datas", False),
+    10: ("fields", True),
+    11: ("tags", False),
+}
+
+
+def _namemap(data: bytes, pos: int) -> tuple[dict[int, str], int]:
+    n, pos = _len32(data, pos)
+    out: dict[int, str] = {}
+    prev = -1
+    for _ in range(n):
+        x, pos = _u32(data, pos)
+        if x <= prev:
+            raise DecodeError("name map indices not increasing", pos)
+        prev = x
+        out[x], pos = _name(data, pos)
+    return out, pos
+
+
+def _indirect_namemap(data: bytes, pos: int) -> tuple[dict[int, dict[int, str]], int]:
+    n, pos = _len32(data, pos)
+    out: dict[int, dict[int, str]] = {}
+    prev = -1
+    for _ in range(n):
+        x, pos = _u32(data, pos)
+        if x <= prev:
+            raise DecodeError("name map indices not increasing", pos)
+        prev = x
+        out[x], pos = _namemap(data, pos)
+    return out, pos
+
+
+def decode_names(content: bytes) -> Names | None:
+    """Decode the payload of a ``name`` custom section (after its name).
+
+    Returns None when the payload is not a well-formed name section (the
+    caller then keeps the section verbatim). Never raises.
+    """
+    names = Names()
+    pos = 0
+    total = len(content)
+    last = -1
+    try:
+        while pos < total:
+            sid = content[pos]
+            if sid <= last or sid > 11:
+                return None
+            last = sid
+            size, pos = _len32(content, pos + 1)
+            end = pos + size
+            if end > total:
+                return None
+            sub = content[pos:end]
+            if sid == 0:
+                names.module, p = _name(sub, 0)
+            else:
+                field, indirect = NAME_SUBSECTIONS[sid]
+                if indirect:
+                    value, p = _indirect_namemap(sub, 0)
+                else:
+                    value, p = _namemap(sub, 0)
+                setattr(names, field, value)
+            if p != len(sub):
+                return None
+            pos = end
+    except (DecodeError, IndexError):
+        return None
+    return names
+
+
+# ---------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------
+
+
+def decode_module(data: bytes | bytearray | memoryview, *, custom_page_sizes: bool = True) -> Module:
+    """Decode a binary module.
+
+    ``custom_page_sizes`` enables the custom-page-sizes proposal's limits
+    flag (bit 3); with it off, that flag is "malformed limits flags" as in
+    the core spec.
+
+    Raises DecodeError (message from the spec test suite, byte offset) for
+    any malformed input; never any other exception.
+    """
+    if not isinstance(data, bytes):
+        try:
+            data = bytes(data)
+        except TypeError:
+            raise DecodeError("module bytes expected", None) from None
+    try:
+        return _ModuleDecoder(data, custom_page_sizes).module()
+    except DecodeError:
+        raise
+    except IndexError:
+        raise DecodeError(MSG_EOF, len(data)) from None
+    except RecursionError:  # pragma: no cover - the decoder does not recurse
+        raise DecodeError("module too deeply nested", None) from None
+    except MemoryError:
+        raise DecodeError("module too large to decode", None) from None
+    except Exception as e:  # pragma: no cover - safety net; a bug if it fires
+        raise DecodeError(f"malformed module ({type(e).__name__}: {e})", None) from e
