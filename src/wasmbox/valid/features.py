@@ -1,0 +1,109 @@
+"""Which proposal an instruction or type belongs to, for features not yet run.
+
+The validator implements Wasm 2.0 (MVP, sign extension, non-trapping
+float-to-int, multi-value, bulk memory, reference types) plus the simple 3.0
+relaxations (multiple memories, extended constant expressions). Anything
+else that is well formed gets :class:`~wasmbox.errors.UnsupportedFeature`
+with a message ``"<feature>: <construct>"``, never ``ValidationError``:
+the module may well be valid, we just cannot check (or run) it yet.
+
+This module is the one place that says what is supported: when a feature
+lands, remove it here (and add its typing rules in ``instructions.py``).
+
+Nothing here raises except :func:`unsupported`'s callers raising its result.
+"""
+from __future__ import annotations
+
+from ..errors import UnsupportedFeature
+from ..syntax.opcodes import GC, OPS, SIMD
+from ..syntax.types import AbsHeap, NumType, RefType, ValType
+
+# Instruction names (not opcodes) of proposals beyond 2.0 outside the
+# prefix pages that are wholly one proposal (GC page 0xFB, SIMD page 0xFD).
+_FEATURE_BY_NAME: dict[str, str] = {
+    "try": "legacy-exceptions",
+    "catch": "legacy-exceptions",
+    "catch_all": "legacy-exceptions",
+    "delegate": "legacy-exceptions",
+    "rethrow": "legacy-exceptions",
+    "throw": "exceptions",
+    "throw_ref": "exceptions",
+    "try_table": "exceptions",
+    "return_call": "tail-call",
+    "return_call_indirect": "tail-call",
+    "return_call_ref": "tail-call",
+    "call_ref": "function-references",
+    "ref.as_non_null": "function-references",
+    "br_on_null": "function-references",
+    "br_on_non_null": "function-references",
+    "ref.eq": "gc",
+    "cont.new": "stack-switching",
+    "cont.bind": "stack-switching",
+    "suspend": "stack-switching",
+    "resume": "stack-switching",
+    "resume_throw": "stack-switching",
+    "resume_throw_ref": "stack-switching",
+    "switch": "stack-switching",
+    "i64.add128": "wide-arithmetic",
+    "i64.sub128": "wide-arithmetic",
+    "i64.mul_wide_s": "wide-arithmetic",
+    "i64.mul_wide_u": "wide-arithmetic",
+}
+
+# Abstract heap types beyond func/extern, by proposal.
+_FEATURE_BY_HEAP: dict[AbsHeap, str] = {
+    AbsHeap.ANY: "gc",
+    AbsHeap.EQ: "gc",
+    AbsHeap.I31: "gc",
+    AbsHeap.STRUCT: "gc",
+    AbsHeap.ARRAY: "gc",
+    AbsHeap.NONE: "gc",
+    AbsHeap.NOFUNC: "gc",
+    AbsHeap.NOEXTERN: "gc",
+    AbsHeap.EXN: "exceptions",
+    AbsHeap.NOEXN: "exceptions",
+    AbsHeap.CONT: "stack-switching",
+    AbsHeap.NOCONT: "stack-switching",
+}
+
+SUPPORTED_HEAPS = frozenset({AbsHeap.FUNC, AbsHeap.EXTERN})
+
+
+def feature_of_op(name: str) -> str | None:
+    """The proposal of an instruction this validator does not support, else None.
+
+    Returns None for unknown names too; callers treat an instruction with no
+    typing rule and no feature as an unknown operator.
+    """
+    f = _FEATURE_BY_NAME.get(name)
+    if f is not None:
+        return f
+    op = OPS.get(name)
+    if op is None:
+        return None
+    if op.prefix == SIMD:
+        return "relaxed-simd" if "relaxed" in name else "simd"
+    if op.prefix == GC:
+        return "gc"
+    return None
+
+
+def feature_of_valtype(t: ValType) -> str | None:
+    """The proposal a value type needs beyond 2.0, or None when it is supported
+    (or is not a value type at all: that is for the caller to reject)."""
+    if isinstance(t, NumType):
+        return "simd" if t is NumType.V128 else None
+    if isinstance(t, RefType):
+        h = t.heap
+        if isinstance(h, int):
+            return "function-references"
+        f = _FEATURE_BY_HEAP.get(h)
+        if f is not None:
+            return f
+        return None if t.nullable else "function-references"
+    return None
+
+
+def unsupported(feature: str, what: str) -> UnsupportedFeature:
+    """The exception to raise for a construct of an unsupported ``feature``."""
+    return UnsupportedFeature(f"{feature}: {what}")

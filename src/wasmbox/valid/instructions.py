@@ -1,0 +1,565 @@
+"""Validation of function bodies: the operand-stack algorithm of the spec appendix.
+
+A body is a flat instruction list (see :mod:`wasmbox.syntax.module`) without
+its final ``end``. The validator keeps the value stack (``None`` = unknown
+type of unreachable code) and the control stack of frames, exactly as the
+spec's validation algorithm does, in one linear pass.
+
+Numeric instructions take their signatures from ``signatures.NUMERIC``
+(derived from the names); every other supported instruction has a rule in
+``_RULES`` below. An instruction with neither raises UnsupportedFeature if
+``features.py`` knows its proposal, else ValidationError("unknown operator").
+
+Raises :class:`~wasmbox.errors.ValidationError` (messages start with the
+spec suite's text, followed by where it happened) and
+:class:`~wasmbox.errors.UnsupportedFeature`.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from ..errors import ValidationError
+from ..syntax.module import Func, Instr
+from ..syntax.types import FUNCREF, I32, FuncType, NumType, RefType, ValType
+from .context import ModuleInfo
+from .features import feature_of_op, unsupported
+from .signatures import MEMOPS, NUMERIC, MemOp
+from .types import check_heap, check_valtype, types_text
+
+_I32_1: tuple[ValType, ...] = (I32,)
+_I32_2: tuple[ValType, ...] = (I32, I32)
+_I32_3: tuple[ValType, ...] = (I32, I32, I32)
+_NO_TYPES: tuple[ValType, ...] = ()
+
+Operand = ValType | None  # None: the unknown type of unreachable code
+
+
+class _Frame:
+    """A control frame: the construct's kind, its types, and the stack height."""
+
+    __slots__ = ("kind", "start", "end", "label", "height", "unreachable")
+
+    def __init__(self, kind: str, start: tuple[ValType, ...], end: tuple[ValType, ...], height: int) -> None:
+        self.kind = kind
+        self.start = start
+        self.end = end
+        self.label = start if kind == "loop" else end
+        self.height = height
+        self.unreachable = False
+
+
+def _mismatch(what: str, expect: Sequence[Operand], actual: Sequence[Operand]) -> ValidationError:
+    return ValidationError(
+        f"type mismatch: {what} requires {types_text(expect)} but stack has {types_text(actual)}"
+    )
+
+
+class FuncValidator:
+    """Validates one function body against a :class:`ModuleInfo`."""
+
+    def __init__(self, info: ModuleInfo, index: int, locals_: list[ValType], results: tuple[ValType, ...]) -> None:
+        self.info = info
+        self.space = info.space
+        self.index = index
+        self.locals = locals_
+        self.results = results
+        self.vals: list[Operand] = []
+        self.ctrls: list[_Frame] = []
+
+    # -- the stack primitives of the algorithm ----------------------------
+
+    def push_ctrl(self, kind: str, start: tuple[ValType, ...], end: tuple[ValType, ...]) -> None:
+        self.ctrls.append(_Frame(kind, start, end, len(self.vals)))
+        self.vals.extend(start)
+
+    def pop_ctrl(self) -> _Frame:
+        frame = self.ctrls[-1]
+        self.pop_vals(frame.end, "block")
+        if len(self.vals) != frame.height:
+            raise _mismatch("block", frame.end, self.vals[frame.height :] + list(frame.end))
+        self.ctrls.pop()
+        return frame
+
+    def pop_vals(self, expect: Sequence[ValType], what: str = "instruction", pop: bool = True) -> None:
+        """Check that the top of the stack matches ``expect`` and (if ``pop``) remove it."""
+        n = len(expect)
+        if not n:
+            return
+        vals = self.vals
+        frame = self.ctrls[-1]
+        size = len(vals)
+        k = min(n, size - frame.height)
+        ok = k == n or frame.unreachable
+        if ok:
+            match = self.space.match_valtype
+            for j in range(1, k + 1):
+                a = vals[-j]
+                e = expect[-j]
+                if a is not e and a is not None and not match(a, e):
+                    ok = False
+                    break
+        if not ok:
+            raise _mismatch(what, expect, vals[size - k :] if k > 0 else [])
+        if pop and k > 0:
+            del vals[size - k :]
+
+    def pop_val(self) -> Operand:
+        """Pop any operand (None if unknown)."""
+        frame = self.ctrls[-1]
+        if len(self.vals) == frame.height:
+            if frame.unreachable:
+                return None
+            raise ValidationError("type mismatch: instruction requires a value but stack has []")
+        return self.vals.pop()
+
+    def pop_ref(self) -> RefType | None:
+        t = self.pop_val()
+        if t is not None and not isinstance(t, RefType):
+            raise ValidationError(
+                f"type mismatch: instruction requires a reference but stack has {types_text([t])}"
+            )
+        return t
+
+    def set_unreachable(self) -> None:
+        frame = self.ctrls[-1]
+        del self.vals[frame.height :]
+        frame.unreachable = True
+
+    def label(self, depth: int) -> tuple[ValType, ...]:
+        if not 0 <= depth < len(self.ctrls):
+            raise ValidationError(f"unknown label {depth}")
+        return self.ctrls[-1 - depth].label
+
+    def local(self, x: int) -> ValType:
+        if not 0 <= x < len(self.locals):
+            raise ValidationError(f"unknown local {x}")
+        return self.locals[x]
+
+    def block_type(self, bt: Any) -> tuple[tuple[ValType, ...], tuple[ValType, ...]]:
+        if bt is None:
+            return _NO_TYPES, _NO_TYPES
+        if isinstance(bt, int):
+            ft = self.info.func_type(bt)
+            return ft.params, ft.results
+        check_valtype(bt, len(self.info.types))
+        return _NO_TYPES, (bt,)
+
+    # -- the pass -----------------------------------------------------------
+
+    def run(self, body: Sequence[Instr]) -> int:
+        """Validate ``body``; return the greatest operand stack height.
+
+        Raises ValidationError / UnsupportedFeature.
+        """
+        vals = self.vals
+        ctrls = self.ctrls
+        numeric = NUMERIC
+        rules = _RULES
+        maxh = 0
+        pc = -1
+        op = "<body>"
+        self.push_ctrl("func", _NO_TYPES, self.results)
+        try:
+            for pc, (op, imm) in enumerate(body):
+                sig = numeric.get(op)
+                if sig is not None:
+                    n = len(sig.params)
+                    if n:
+                        if vals[-n:] == sig.plist and len(vals) - n >= ctrls[-1].height:
+                            del vals[-n:]
+                        else:
+                            self.pop_vals(sig.params)
+                    vals.extend(sig.results)
+                else:
+                    rule = rules.get(op)
+                    if rule is None:
+                        feature = feature_of_op(op)
+                        if feature is not None:
+                            raise unsupported(feature, op)
+                        raise ValidationError(f"unknown operator {op}")
+                    rule(self, imm)
+                if len(vals) > maxh:
+                    maxh = len(vals)
+            pc, op = len(body), "end"
+            if len(ctrls) != 1:
+                raise ValidationError(f"unclosed {ctrls[-1].kind}: missing end")
+            self.pop_ctrl()
+        except ValidationError as e:
+            raise ValidationError(f"{e.message} (in function {self.index}, at instruction {pc}: {op})") from None
+        except (TypeError, ValueError, IndexError, AttributeError) as e:
+            # immediates of the wrong shape in a hand-built module
+            raise ValidationError(
+                f"malformed instruction (in function {self.index}, at instruction {pc}: {op}): {e}"
+            ) from None
+        return maxh
+
+
+# --------------------------------------------------------------------------
+# Rules for the non-numeric instructions: name -> rule(validator, imm)
+
+Rule = Callable[[FuncValidator, tuple[Any, ...]], None]
+_RULES: dict[str, Rule] = {}
+
+
+def _rule(*names: str) -> Callable[[Rule], Rule]:
+    def deco(f: Rule) -> Rule:
+        for n in names:
+            _RULES[n] = f
+        return f
+
+    return deco
+
+
+# -- control ---------------------------------------------------------------
+
+
+@_rule("unreachable")
+def _unreachable(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    v.set_unreachable()
+
+
+@_rule("nop")
+def _nop(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    pass
+
+
+@_rule("block")
+def _block(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    params, results = v.block_type(imm[0])
+    v.pop_vals(params)
+    v.push_ctrl("block", params, results)
+
+
+@_rule("loop")
+def _loop(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    params, results = v.block_type(imm[0])
+    v.pop_vals(params)
+    v.push_ctrl("loop", params, results)
+
+
+@_rule("if")
+def _if(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    params, results = v.block_type(imm[0])
+    v.pop_vals(_I32_1)
+    v.pop_vals(params)
+    v.push_ctrl("if", params, results)
+
+
+@_rule("else")
+def _else(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    if v.ctrls[-1].kind != "if":
+        raise ValidationError("else without matching if")
+    frame = v.pop_ctrl()
+    v.push_ctrl("else", frame.start, frame.end)
+
+
+@_rule("end")
+def _end(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    if len(v.ctrls) == 1:
+        raise ValidationError("unexpected end: the function body is already closed")
+    frame = v.pop_ctrl()
+    if frame.kind == "if" and not v.space.match_types(frame.start, frame.end):
+        # an if without else: the missing else branch must turn params into results
+        raise _mismatch("if without else", frame.end, frame.start)
+    v.vals.extend(frame.end)
+
+
+@_rule("br")
+def _br(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    v.pop_vals(v.label(imm[0]))
+    v.set_unreachable()
+
+
+@_rule("br_if")
+def _br_if(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    lt = v.label(imm[0])
+    v.pop_vals(_I32_1)
+    v.pop_vals(lt)
+    v.vals.extend(lt)
+
+
+@_rule("br_table")
+def _br_table(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    labels, default = imm
+    v.pop_vals(_I32_1)
+    dt = v.label(default)
+    arity = len(dt)
+    for depth in labels:
+        lt = v.label(depth)
+        if len(lt) != arity:
+            raise ValidationError(
+                f"type mismatch: br_table targets {types_text(lt)} and {types_text(dt)} differ in arity"
+            )
+        v.pop_vals(lt, pop=False)
+    v.pop_vals(dt)
+    v.set_unreachable()
+
+
+@_rule("return")
+def _return(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    v.pop_vals(v.results)
+    v.set_unreachable()
+
+
+def _apply(v: FuncValidator, ft: FuncType) -> None:
+    v.pop_vals(ft.params)
+    v.vals.extend(ft.results)
+
+
+@_rule("call")
+def _call(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    _apply(v, v.info.func(imm[0]))
+
+
+@_rule("call_indirect")
+def _call_indirect(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    type_index, table_index = imm
+    tt = v.info.table(table_index)
+    if not v.space.match_valtype(tt.elem, FUNCREF):
+        raise ValidationError(f"type mismatch: call_indirect on a table of {types_text([tt.elem])}")
+    ft = v.info.func_type(type_index)
+    v.pop_vals(_I32_1)
+    _apply(v, ft)
+
+
+# -- parametric --------------------------------------------------------------
+
+
+@_rule("drop")
+def _drop(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    v.pop_val()
+
+
+@_rule("select")
+def _select(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    v.pop_vals(_I32_1)
+    t1 = v.pop_val()
+    t2 = v.pop_val()
+    if not (t1 is None or isinstance(t1, NumType)) or not (t2 is None or isinstance(t2, NumType)):
+        raise ValidationError(
+            f"type mismatch: select without a type needs numeric operands, stack has {types_text([t2, t1])}"
+        )
+    if t1 is not None and t2 is not None and t1 is not t2:
+        raise _mismatch("select", [t2, t2], [t2, t1])
+    v.vals.append(t2 if t1 is None else t1)
+
+
+@_rule("select_t")
+def _select_t(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    ts = imm[0]
+    if len(ts) != 1:
+        raise ValidationError("invalid result arity")
+    t = ts[0]
+    check_valtype(t, len(v.info.types))
+    v.pop_vals((t, t, I32))
+    v.vals.append(t)
+
+
+# -- variables -------------------------------------------------------------
+
+
+@_rule("local.get")
+def _local_get(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    v.vals.append(v.local(imm[0]))
+
+
+@_rule("local.set")
+def _local_set(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    v.pop_vals((v.local(imm[0]),))
+
+
+@_rule("local.tee")
+def _local_tee(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    t = v.local(imm[0])
+    v.pop_vals((t,))
+    v.vals.append(t)
+
+
+@_rule("global.get")
+def _global_get(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    v.vals.append(v.info.global_(imm[0]).val)
+
+
+@_rule("global.set")
+def _global_set(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    gt = v.info.global_(imm[0])
+    if not gt.mutable:
+        raise ValidationError(f"immutable global: global.set of global {imm[0]}")
+    v.pop_vals((gt.val,))
+
+
+# -- tables ------------------------------------------------------------------
+
+
+@_rule("table.get")
+def _table_get(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    tt = v.info.table(imm[0])
+    v.pop_vals(_I32_1)
+    v.vals.append(tt.elem)
+
+
+@_rule("table.set")
+def _table_set(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    tt = v.info.table(imm[0])
+    v.pop_vals((I32, tt.elem))
+
+
+@_rule("table.size")
+def _table_size(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    v.info.table(imm[0])
+    v.vals.append(I32)
+
+
+@_rule("table.grow")
+def _table_grow(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    tt = v.info.table(imm[0])
+    v.pop_vals((tt.elem, I32))
+    v.vals.append(I32)
+
+
+@_rule("table.fill")
+def _table_fill(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    tt = v.info.table(imm[0])
+    v.pop_vals((I32, tt.elem, I32))
+
+
+@_rule("table.copy")
+def _table_copy(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    dst = v.info.table(imm[0])
+    src = v.info.table(imm[1])
+    if not v.space.match_valtype(src.elem, dst.elem):
+        raise ValidationError(
+            f"type mismatch: table.copy from {types_text([src.elem])} to {types_text([dst.elem])}"
+        )
+    v.pop_vals(_I32_3)
+
+
+@_rule("table.init")
+def _table_init(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    elem_index, table_index = imm
+    tt = v.info.table(table_index)
+    et = v.info.elem(elem_index)
+    if not v.space.match_valtype(et, tt.elem):
+        raise ValidationError(
+            f"type mismatch: table.init of {types_text([et])} into {types_text([tt.elem])}"
+        )
+    v.pop_vals(_I32_3)
+
+
+@_rule("elem.drop")
+def _elem_drop(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    v.info.elem(imm[0])
+
+
+# -- memories ----------------------------------------------------------------
+
+_OFFSET_LIMIT_32 = 1 << 32
+
+
+def _memop_rule(name: str, mo: MemOp) -> Rule:
+    t: NumType = mo.type
+    natural = mo.natural_align
+    pops: tuple[ValType, ...] = (I32, t) if mo.store else _I32_1
+
+    def rule(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+        ma = imm[0]
+        v.info.mem(ma.mem)
+        if ma.align > natural:
+            raise ValidationError(f"alignment must not be larger than natural: {name} align=2**{ma.align}")
+        if not 0 <= ma.offset < _OFFSET_LIMIT_32:
+            raise ValidationError(f"offset out of range: {ma.offset}")
+        v.pop_vals(pops)
+        if not mo.store:
+            v.vals.append(t)
+
+    return rule
+
+
+for _name, _mo in MEMOPS.items():
+    _RULES[_name] = _memop_rule(_name, _mo)
+
+
+@_rule("memory.size")
+def _memory_size(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    v.info.mem(imm[0])
+    v.vals.append(I32)
+
+
+@_rule("memory.grow")
+def _memory_grow(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    v.info.mem(imm[0])
+    v.pop_vals(_I32_1)
+    v.vals.append(I32)
+
+
+@_rule("memory.fill")
+def _memory_fill(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    v.info.mem(imm[0])
+    v.pop_vals(_I32_3)
+
+
+@_rule("memory.copy")
+def _memory_copy(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    v.info.mem(imm[0])
+    v.info.mem(imm[1])
+    v.pop_vals(_I32_3)
+
+
+@_rule("memory.init")
+def _memory_init(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    data_index, mem_index = imm
+    v.info.mem(mem_index)
+    v.info.data(data_index)
+    v.pop_vals(_I32_3)
+
+
+@_rule("data.drop")
+def _data_drop(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    v.info.data(imm[0])
+
+
+# -- references --------------------------------------------------------------
+
+
+@_rule("ref.null")
+def _ref_null(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    check_heap(imm[0], len(v.info.types))
+    v.vals.append(RefType(True, imm[0]))
+
+
+@_rule("ref.is_null")
+def _ref_is_null(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    v.pop_ref()
+    v.vals.append(I32)
+
+
+@_rule("ref.func")
+def _ref_func(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    x = imm[0]
+    v.info.func(x)
+    if x not in v.info.refs:
+        raise ValidationError(f"undeclared function reference {x}")
+    v.vals.append(RefType(False, v.info.func_type_indices[x]))
+
+
+# --------------------------------------------------------------------------
+
+
+def supported_instructions() -> frozenset[str]:
+    """Names of every instruction with a typing rule (numeric or special)."""
+    return frozenset(NUMERIC) | frozenset(_RULES)
+
+
+def validate_function(info: ModuleInfo, func_index: int, func: Func) -> int:
+    """Validate a defined function; return its greatest operand stack height.
+
+    ``func_index`` is its index in the function index space (imports first).
+    Raises ValidationError / UnsupportedFeature.
+    """
+    ft = info.func_types[func_index]
+    ntypes = len(info.types)
+    for t in func.locals:
+        check_valtype(t, ntypes)
+    locals_ = list(ft.params)
+    locals_.extend(func.locals)
+    return FuncValidator(info, func_index, locals_, ft.results).run(func.body)

@@ -1,0 +1,107 @@
+"""Operand signatures of the numeric and memory instructions, derived from names.
+
+Nothing here lists opcodes: the signatures come from the names in
+:data:`wasmbox.syntax.opcodes.OPS`, read the way the spec writes them:
+
+* ``t.const``                          ``[] -> [t]``
+* ``t.unop`` (clz, abs, extend8_s ...)  ``[t] -> [t]``
+* ``t.eqz``                            ``[t] -> [i32]``
+* ``t.relop`` (eq, lt_s, ge ...)        ``[t t] -> [i32]``
+* ``t.binop`` (add, div_u, copysign ...) ``[t t] -> [t]``
+* ``t.cvtop_t2[_sx]`` (wrap_i64, trunc_sat_f32_s, convert_i64_u,
+  reinterpret_f32 ...)                ``[t2] -> [t]``
+* ``t.load*``                          ``[addr] -> [t]``
+* ``t.store*``                         ``[addr t] -> []``
+
+Names with an operator we do not recognise (``i64.add128``) are left out on
+purpose: they belong to proposals that ``features.py`` labels.
+
+Nothing here raises.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ..syntax.opcodes import OPS, SIMD
+from ..syntax.types import F32, F64, I32, I64, NumType
+
+SCALARS: dict[str, NumType] = {"i32": I32, "i64": I64, "f32": F32, "f64": F64}
+
+_UNARY = frozenset(
+    "clz ctz popcnt abs neg ceil floor trunc nearest sqrt extend8 extend16 extend32".split()
+)
+_TEST = frozenset({"eqz"})
+_COMPARE = frozenset("eq ne lt gt le ge".split())
+_BINARY = frozenset(
+    "add sub mul div rem and or xor shl shr rotl rotr min max copysign".split()
+)
+
+
+class Sig(NamedTuple):
+    """``params -> results``; ``plist`` is ``params`` as a list for fast compares."""
+
+    params: tuple[NumType, ...]
+    results: tuple[NumType, ...]
+    plist: list[NumType]
+
+
+class MemOp(NamedTuple):
+    """A load or store: its value type, natural alignment (log2), and direction."""
+
+    type: NumType
+    natural_align: int
+    store: bool
+
+
+def _sig(params: tuple[NumType, ...], results: tuple[NumType, ...]) -> Sig:
+    return Sig(params, results, list(params))
+
+
+def _strip_sx(op: str) -> str:
+    return op[:-2] if op.endswith(("_s", "_u")) else op
+
+
+def derive_numeric_signature(name: str) -> Sig | None:
+    """The signature of a scalar numeric instruction, or None if ``name`` is not one."""
+    ty, dot, op = name.partition(".")
+    t = SCALARS.get(ty)
+    if t is None or not dot or "load" in op or "store" in op:
+        return None
+    if op == "const":
+        return _sig((), (t,))
+    base = _strip_sx(op)
+    # conversions: the source type is the last type name in the operator
+    parts = base.split("_")
+    if len(parts) >= 2 and parts[-1] in SCALARS:
+        return _sig((SCALARS[parts[-1]],), (t,))
+    if base in _UNARY:
+        return _sig((t,), (t,))
+    if base in _TEST:
+        return _sig((t,), (I32,))
+    if base in _COMPARE:
+        return _sig((t, t), (I32,))
+    if base in _BINARY:
+        return _sig((t, t), (t,))
+    return None
+
+
+def _derive_all() -> tuple[dict[str, Sig], dict[str, MemOp]]:
+    numeric: dict[str, Sig] = {}
+    memops: dict[str, MemOp] = {}
+    for name, op in OPS.items():
+        if op.prefix == SIMD:
+            continue
+        ty = name.partition(".")[0]
+        if "memarg" in op.imms:
+            t = SCALARS.get(ty)
+            align = op.natural_align
+            if t is not None and align is not None:
+                memops[name] = MemOp(t, align, ".store" in name)
+            continue
+        sig = derive_numeric_signature(name)
+        if sig is not None:
+            numeric[name] = sig
+    return numeric, memops
+
+
+NUMERIC, MEMOPS = _derive_all()

@@ -1,0 +1,320 @@
+"""Validation of types: well-formedness, limits, subtyping, canonical type keys.
+
+Subtyping lives here and nowhere else (:func:`match_valtype`,
+:func:`match_heap`). It follows Wasm 3.0 in full (abstract heap hierarchy,
+type indices compared by canonical key, declared supertypes), so typed
+references and GC slot in without touching the instruction rules; which
+types a module may *use* is decided separately by ``features.py``.
+
+``None`` stands for the unknown ("bottom") operand type of unreachable code;
+it matches every type.
+
+Raises :class:`~wasmbox.errors.ValidationError` with the spec test suite's
+messages ("unknown type N", "size minimum must not be greater than maximum",
+"memory size must be at most 65536 pages (4GiB)", ...), and
+:class:`~wasmbox.errors.UnsupportedFeature` for types of proposals beyond 2.0.
+"""
+from __future__ import annotations
+
+from typing import Hashable, Sequence
+
+from ..errors import ValidationError
+from ..syntax.types import (
+    AbsHeap,
+    AddrType,
+    ArrayType,
+    ContType,
+    FieldType,
+    FuncType,
+    HeapType,
+    Limits,
+    MemType,
+    NumType,
+    RecType,
+    RefType,
+    StructType,
+    SubType,
+    TableType,
+    ValType,
+)
+from .features import SUPPORTED_HEAPS, feature_of_valtype, unsupported
+
+MAX_PAGES_32 = 1 << 16
+MAX_TABLE_32 = (1 << 32) - 1
+
+# --------------------------------------------------------------------------
+# Printing (for error messages)
+
+
+def type_text(t: ValType | None) -> str:
+    """A value type as the text format writes it (``funcref``, ``(ref 3)``, ``i32``)."""
+    if t is None:
+        return "_"
+    if isinstance(t, NumType):
+        return t.text
+    if isinstance(t, RefType):
+        h = t.heap
+        if t.nullable and isinstance(h, AbsHeap) and h in (AbsHeap.FUNC, AbsHeap.EXTERN, AbsHeap.EXN):
+            return h.text + "ref"
+        ht = h.text if isinstance(h, AbsHeap) else str(h)
+        return f"(ref {'null ' if t.nullable else ''}{ht})"
+    return repr(t)
+
+
+def types_text(ts: Sequence[ValType | None]) -> str:
+    """``[i32 funcref]``."""
+    return "[" + " ".join(type_text(t) for t in ts) + "]"
+
+
+# --------------------------------------------------------------------------
+# Well-formedness
+
+
+def check_valtype(t: ValType, num_types: int) -> None:
+    """Check that a value type is well formed and supported.
+
+    Raises UnsupportedFeature for value types of proposals beyond 2.0, and
+    ValidationError("unknown type N") for a reference to a missing type.
+    """
+    if not isinstance(t, (NumType, RefType)):
+        raise ValidationError(f"malformed value type {t!r}")
+    if isinstance(t, RefType) and isinstance(t.heap, int) and t.heap >= num_types:
+        raise ValidationError(f"unknown type {t.heap}")
+    f = feature_of_valtype(t)
+    if f is not None:
+        raise unsupported(f, type_text(t))
+
+
+def check_elem_type(t: RefType, num_types: int) -> None:
+    """Check the type of an element segment.
+
+    Like :func:`check_valtype`, but also accepts the non-nullable ``(ref func)``
+    and ``(ref extern)``: a 3.0 decoder gives segments written as a list of
+    function indices the type ``(ref func)``. Such a segment's values only
+    flow into tables through subtyping, so no typed-reference rule is needed.
+    """
+    if isinstance(t, RefType) and not t.nullable and t.heap in SUPPORTED_HEAPS:
+        return
+    check_valtype(t, num_types)
+
+
+def check_heap(h: HeapType, num_types: int) -> None:
+    """Check a heap type (of ``ref.null``); see :func:`check_valtype`."""
+    check_valtype(RefType(True, h), num_types)
+
+
+def check_rectype(r: RecType, first_index: int, num_types: int) -> None:
+    """Check one recursion group whose first type has index ``first_index``.
+
+    Raises UnsupportedFeature for GC / stack-switching type definitions and
+    for value types beyond 2.0; ValidationError for unknown type indices.
+    """
+    if len(r.subtypes) != 1:
+        raise unsupported("gc", "recursion group")
+    for st in r.subtypes:
+        if st.supertypes or not st.final:
+            raise unsupported("gc", "sub type")
+        c = st.comp
+        if isinstance(c, FuncType):
+            for t in c.params:
+                check_valtype(t, num_types)
+            for t in c.results:
+                check_valtype(t, num_types)
+        elif isinstance(c, (StructType, ArrayType)):
+            raise unsupported("gc", "struct" if isinstance(c, StructType) else "array")
+        elif isinstance(c, ContType):
+            raise unsupported("stack-switching", "cont type")
+        else:
+            raise ValidationError(f"unknown composite type {c!r}")
+
+
+def check_limits(lim: Limits, bound: int, size_msg: str) -> None:
+    """Raise ValidationError unless ``min <= max`` and both are ``<= bound``."""
+    if lim.min > bound:
+        raise ValidationError(size_msg)
+    if lim.max is not None:
+        if lim.max > bound:
+            raise ValidationError(size_msg)
+        if lim.min > lim.max:
+            raise ValidationError("size minimum must not be greater than maximum")
+
+
+def check_memtype(mt: MemType) -> None:
+    """Check a memory type.
+
+    Raises UnsupportedFeature for memory64, threads (shared) and custom page
+    sizes; ValidationError for bad limits.
+    """
+    lim = mt.limits
+    if lim.addr is not AddrType.I32:
+        raise unsupported("memory64", "i64 memory")
+    if lim.shared:
+        raise unsupported("threads", "shared memory")
+    if mt.page_size_log2 is not None:
+        raise unsupported("custom-page-sizes", "page size")
+    check_limits(lim, MAX_PAGES_32, "memory size must be at most 65536 pages (4GiB)")
+
+
+def check_tabletype(tt: TableType, num_types: int) -> None:
+    """Check a table type; raises like :func:`check_memtype` and :func:`check_valtype`."""
+    lim = tt.limits
+    if lim.addr is not AddrType.I32:
+        raise unsupported("memory64", "i64 table")
+    check_limits(lim, MAX_TABLE_32, "table size must be at most 2^32-1")
+    check_valtype(tt.elem, num_types)
+
+
+# --------------------------------------------------------------------------
+# Canonical type keys (iso-recursive type equivalence)
+
+
+def _ref_key(i: int, lo: int, hi: int, keys: list[Hashable]) -> Hashable:
+    """A type index as a key: its position if inside the group [lo, hi), else its key."""
+    if lo <= i < hi:
+        return ("rec", i - lo)
+    return ("type", keys[i] if i < lo else i)
+
+
+def _subst_val(t: object, lo: int, hi: int, keys: list[Hashable]) -> object:
+    if isinstance(t, RefType) and isinstance(t.heap, int):
+        return (t.nullable, _ref_key(t.heap, lo, hi, keys))
+    return t
+
+
+def _subst_comp(c: object, lo: int, hi: int, keys: list[Hashable]) -> Hashable:
+    if isinstance(c, FuncType):
+        return (
+            "func",
+            tuple(_subst_val(t, lo, hi, keys) for t in c.params),
+            tuple(_subst_val(t, lo, hi, keys) for t in c.results),
+        )
+    if isinstance(c, StructType):
+        return ("struct", tuple((_subst_val(f.storage, lo, hi, keys), f.mutable) for f in c.fields))
+    if isinstance(c, ArrayType):
+        f: FieldType = c.field
+        return ("array", _subst_val(f.storage, lo, hi, keys), f.mutable)
+    if isinstance(c, ContType):
+        return ("cont", _ref_key(c.type_index, lo, hi, keys))
+    return ("?", repr(c))
+
+
+def canonical_keys(rectypes: Sequence[RecType]) -> list[Hashable]:
+    """One hashable key per type index; equal keys mean equivalent types.
+
+    Keys are structural, so they compare equal across modules too (the
+    runtime can intern them into small ints for ``call_indirect``). Type
+    indices inside a recursion group are replaced by their position in the
+    group, references to earlier groups by those types' keys.
+    Does not raise for well-formed input (forward references outside a
+    group are left as plain indices; validation rejects them separately).
+    """
+    keys: list[Hashable] = []
+    for r in rectypes:
+        lo = len(keys)
+        hi = lo + len(r.subtypes)
+        group = tuple(
+            (
+                st.final,
+                tuple(_ref_key(x, lo, hi, keys) for x in st.supertypes),
+                _subst_comp(st.comp, lo, hi, keys),
+            )
+            for st in r.subtypes
+        )
+        keys.extend((group, i) for i in range(len(r.subtypes)))
+    return keys
+
+
+# --------------------------------------------------------------------------
+# Subtyping
+
+_ABS_PARENT: dict[AbsHeap, AbsHeap | None] = {
+    AbsHeap.ANY: None,
+    AbsHeap.EQ: AbsHeap.ANY,
+    AbsHeap.I31: AbsHeap.EQ,
+    AbsHeap.STRUCT: AbsHeap.EQ,
+    AbsHeap.ARRAY: AbsHeap.EQ,
+    AbsHeap.FUNC: None,
+    AbsHeap.EXTERN: None,
+    AbsHeap.EXN: None,
+    AbsHeap.CONT: None,
+}
+# bottom type -> the top of its hierarchy
+_BOTTOM_OF: dict[AbsHeap, AbsHeap] = {
+    AbsHeap.NONE: AbsHeap.ANY,
+    AbsHeap.NOFUNC: AbsHeap.FUNC,
+    AbsHeap.NOEXTERN: AbsHeap.EXTERN,
+    AbsHeap.NOEXN: AbsHeap.EXN,
+    AbsHeap.NOCONT: AbsHeap.CONT,
+}
+
+
+def _top_of(h: AbsHeap) -> AbsHeap:
+    if h in _BOTTOM_OF:
+        return _BOTTOM_OF[h]
+    while True:
+        p = _ABS_PARENT.get(h)
+        if p is None:
+            return h
+        h = p
+
+
+def _abs_of_comp(st: SubType) -> AbsHeap:
+    c = st.comp
+    if isinstance(c, FuncType):
+        return AbsHeap.FUNC
+    if isinstance(c, StructType):
+        return AbsHeap.STRUCT
+    if isinstance(c, ArrayType):
+        return AbsHeap.ARRAY
+    return AbsHeap.CONT
+
+
+def _abs_sub(a: AbsHeap, b: AbsHeap) -> bool:
+    if a is b:
+        return True
+    if a in _BOTTOM_OF:
+        return _top_of(b) is _BOTTOM_OF[a] and b not in _BOTTOM_OF
+    while a is not None:
+        if a is b:
+            return True
+        a = _ABS_PARENT.get(a)  # type: ignore[assignment]
+    return False
+
+
+class TypeSpace:
+    """The defined types of a module, for subtyping questions."""
+
+    __slots__ = ("types", "keys")
+
+    def __init__(self, types: Sequence[SubType], keys: Sequence[Hashable]) -> None:
+        self.types = types
+        self.keys = keys
+
+    def match_heap(self, a: HeapType, b: HeapType) -> bool:
+        """``a <: b`` for heap types."""
+        if a == b:
+            return True
+        types = self.types
+        if isinstance(a, int):
+            if isinstance(b, int):
+                if self.keys[a] == self.keys[b]:
+                    return True
+                return any(self.match_heap(s, b) for s in types[a].supertypes)
+            return _abs_sub(_abs_of_comp(types[a]), b)
+        if isinstance(b, int):
+            return a in _BOTTOM_OF and _BOTTOM_OF[a] is _top_of(_abs_of_comp(types[b]))
+        return _abs_sub(a, b)
+
+    def match_valtype(self, a: ValType | None, b: ValType | None) -> bool:
+        """``a <: b``; the unknown type ``None`` matches everything."""
+        if a is b or a is None or b is None:
+            return True
+        if isinstance(a, RefType) and isinstance(b, RefType):
+            if a.nullable and not b.nullable:
+                return False
+            return self.match_heap(a.heap, b.heap)
+        return a == b
+
+    def match_types(self, a: Sequence[ValType], b: Sequence[ValType]) -> bool:
+        """Element-wise ``a <: b`` of two result types of the same length."""
+        return len(a) == len(b) and all(self.match_valtype(x, y) for x, y in zip(a, b))
