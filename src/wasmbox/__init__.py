@@ -10,6 +10,7 @@ from .errors import (  # noqa: F401
     ParseError,
     Trap,
     TrapCode,
+    UnsupportedFeature,
     ValidationError,
     WasmboxError,
 )

@@ -70,6 +70,16 @@ class ValidationError(WasmboxError):
     kind = "invalid"
 
 
+class UnsupportedFeature(WasmboxError):
+    """The module is well formed but uses a feature this engine does not run yet.
+
+    Never used for an invalid module: the runner reports these as skipped,
+    with the message as the reason, and counts them as not passed.
+    """
+
+    kind = "unsupported"
+
+
 class LinkError(WasmboxError):
     """Imports cannot be resolved ("unknown import", "incompatible import type")."""
 
