@@ -221,7 +221,10 @@ class Module:
     start: int | None = None
     elems: list[Elem] = field(default_factory=list)
     datas: list[Data] = field(default_factory=list)
-    data_count: int | None = None  # present iff the binary has a data count section
+    # Whether the binary carries a data count section (and its value). It is a
+    # detail of the binary format, absent from the spec's abstract syntax and
+    # inexpressible in text, so it takes no part in module equality.
+    data_count: int | None = field(default=None, compare=False)
     customs: list[Custom] = field(default_factory=list)
     names: Names = field(default_factory=Names)
 
