@@ -372,21 +372,15 @@ def _tagtype(data: bytes, pos: int) -> tuple[TagType, int]:
 
 
 def _imm_lane(data: bytes, pos: int) -> tuple[int, int]:
-    b = data[pos]
-    if b < 0x80:
-        return b, pos + 1
-    return read_unsigned(data, pos, 8)
+    # laneidx ::= byte (a raw byte, not LEB128: lanes 128..255 are one byte)
+    return data[pos], pos + 1
 
 
 def _imm_shuffle(data: bytes, pos: int) -> tuple[tuple, int]:
     chunk = data[pos : pos + 16]
-    if len(chunk) == 16 and max(chunk) < 0x80:
-        return tuple(chunk), pos + 16
-    out = []
-    for _ in range(16):
-        x, pos = _imm_lane(data, pos)
-        out.append(x)
-    return tuple(out), pos
+    if len(chunk) < 16:
+        raise IndexError  # reported as "unexpected end" by the caller
+    return tuple(chunk), pos + 16
 
 
 def _imm_memarg(data: bytes, pos: int) -> tuple[MemArg, int]:

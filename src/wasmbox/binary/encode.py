@@ -265,14 +265,16 @@ def _w_v128(out: bytearray, v) -> None:
 
 
 def _w_lane(out: bytearray, v) -> None:
-    out += write_unsigned(v, 8)
+    if not 0 <= v < 256:
+        raise EncodeError(f"lane index {v} does not fit in a byte")
+    out.append(v)
 
 
 def _w_shuffle(out: bytearray, v) -> None:
     if len(v) != 16:
         raise EncodeError("i8x16.shuffle needs 16 lane indices")
     for x in v:
-        out += write_unsigned(x, 8)
+        _w_lane(out, x)
 
 
 def _w_heap(out: bytearray, v) -> None:
