@@ -169,7 +169,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``wasmbox`` command. Returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # `run FILE --invoke NAME ARGS...`: arguments after --invoke's value
+        # arrive here; any other command has no use for extras.
+        if args.command != "run" or any(e.startswith("--") for e in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.args = list(args.args) + extra
     try:
         return int(args.func(args) or 0)
     except (WasmboxError,) as e:

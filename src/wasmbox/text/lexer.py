@@ -45,7 +45,8 @@ STRING_PATTERN = (
     r"|\\(?:[0-9a-fA-F]{2}|[nrt\\'\"]|u\{[0-9a-fA-F](?:_?[0-9a-fA-F])*+\}))*+\""
 )
 _WORD = rf"(?:[{IDCHARS}]++|{STRING_PATTERN})++"
-_SPACE = r"(?:[ \t\n\r]++|;;[^\n\ud800-\udfff]*+)*+"
+# A line comment ends at a newline or a carriage return (comments.wast).
+_SPACE = r"(?:[ \t\n\r]++|;;[^\n\r\ud800-\udfff]*+)*+"
 # Group 1: skipped space; group 2: a token; group 3: something that needs
 # care (block comment, annotation, bad string start, illegal character, end).
 _TOKEN_RE = re.compile(
@@ -199,6 +200,10 @@ def _tokenize_slow(text: str, file: str | None) -> Tokens:
             pos = idm.end()
             continue
         if special == '"':
+            if start and text[start - 1] == "$":
+                # `$` then a string that does not lex: as in the reference
+                # lexer, the identifier is just `$` (id.wast).
+                raise _err(text, start - 1, "empty identifier", file)
             raise _err(text, start, _bad_string(text, start), file)
         ch = special
         if "\udc80" <= ch <= "\udcff" or "\ud800" <= ch <= "\udfff":

@@ -1,0 +1,415 @@
+"""``wasmbox wast``: run .wast spec scripts on the engine.
+
+One :class:`ScriptRunner` per file mirrors the script grammar: a method per
+command kind. Assertions are counted as passed, failed or skipped; a skip
+(an engine feature not supported yet, reported with its reason) counts as
+not passed. Modules, registrations and top-level actions are not
+assertions, but when one of them fails the file fails too and the reason
+is listed.
+
+Message rule (as in the reference interpreter's runner): the expected
+message must be a prefix of ours.
+
+Nothing here raises for bad scripts or engine errors: everything is caught,
+reported and counted.
+"""
+from __future__ import annotations
+
+import json
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import (
+    DecodeError,
+    Exhaustion,
+    LinkError,
+    ParseError,
+    Trap,
+    UnsupportedFeature,
+    ValidationError,
+    WasmboxError,
+)
+from ..text import wast
+from .compare import ScriptValueError, matches, show, to_raw
+from .report import display_name, manifest_entry, run_parallel
+
+ASSERTIONS = (
+    wast.AssertReturn, wast.AssertTrap, wast.AssertUninstantiable, wast.AssertExhaustion,
+    wast.AssertInvalid, wast.AssertMalformed, wast.AssertUnlinkable, wast.AssertException,
+    wast.AssertSuspension, wast.AssertInvalidCustom, wast.AssertMalformedCustom,
+)
+
+
+class Failure(Exception):
+    """The command did not do what the script expects."""
+
+
+class Skip(Exception):
+    """The command needs something the engine does not support yet."""
+
+
+class CommandTimeout(Exception):
+    """A command ran longer than COMMAND_TIMEOUT seconds (an engine bug)."""
+
+
+# No spec command needs more than a few seconds; a guest stuck in a loop
+# because of an engine bug must not hang the whole run.
+COMMAND_TIMEOUT = 120.0
+
+
+class _Alarm:
+    """Per-command wall-clock limit via SIGALRM (main thread, POSIX only)."""
+
+    def __init__(self) -> None:
+        import signal
+        import threading
+
+        self.enabled = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+        if self.enabled:
+            def on_alarm(signum: int, frame: Any) -> None:
+                raise CommandTimeout(f"timed out after {COMMAND_TIMEOUT:g} s")
+
+            self.previous = signal.signal(signal.SIGALRM, on_alarm)
+
+    def start(self) -> None:
+        if self.enabled:
+            import signal
+
+            signal.setitimer(signal.ITIMER_REAL, COMMAND_TIMEOUT)
+
+    def stop(self) -> None:
+        if self.enabled:
+            import signal
+
+            signal.setitimer(signal.ITIMER_REAL, 0)
+
+    def close(self) -> None:
+        if self.enabled:
+            import signal
+
+            self.stop()
+            signal.signal(signal.SIGALRM, self.previous)
+
+
+@dataclass
+class FileResult:
+    name: str
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    command_failures: int = 0  # non-assertion commands that failed
+    by_kind: dict[str, list[int]] = field(default_factory=dict)  # kind -> [passed, failed, skipped]
+    failures: list[str] = field(default_factory=list)
+    skips: list[str] = field(default_factory=list)
+
+    def count(self, kind: str, outcome: int) -> None:
+        self.by_kind.setdefault(kind, [0, 0, 0])[outcome] += 1
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed, "failed": self.failed, "skipped": self.skipped,
+            "command_failures": self.command_failures,
+            "by_kind": {k: dict(zip(("passed", "failed", "skipped"), v)) for k, v in self.by_kind.items()},
+            "failures": self.failures, "skips": self.skips,
+        }
+
+
+_KINDS = {
+    wast.ModuleCommand: "module", wast.ModuleInstance: "module_instance",
+    wast.Register: "register", wast.Invoke: "invoke", wast.Get: "get",
+    wast.AssertReturn: "assert_return", wast.AssertTrap: "assert_trap",
+    wast.AssertUninstantiable: "assert_uninstantiable", wast.AssertExhaustion: "assert_exhaustion",
+    wast.AssertInvalid: "assert_invalid", wast.AssertMalformed: "assert_malformed",
+    wast.AssertUnlinkable: "assert_unlinkable", wast.AssertException: "assert_exception",
+    wast.AssertSuspension: "assert_suspension", wast.AssertInvalidCustom: "assert_invalid_custom",
+    wast.AssertMalformedCustom: "assert_malformed_custom", wast.Thread: "thread", wast.Wait: "wait",
+}
+
+
+def _kind(cmd: Any) -> str:
+    """The script keyword of a command (``assert_return``, ``module``, ...)."""
+    return _KINDS.get(type(cmd), type(cmd).__name__)
+
+
+def _prefix_ok(expected: str, err: WasmboxError) -> bool:
+    return err.message.startswith(expected)
+
+
+class ScriptRunner:
+    """Runs the commands of one script against a fresh store."""
+
+    def __init__(self, features: frozenset[str] = frozenset()) -> None:
+        from .. import Engine, Linker, Store
+        from ..host.spectest import define_spectest
+
+        self.engine = Engine()
+        self.store = Store(self.engine)
+        self.linker = Linker(self.engine)
+        self.linker.allow_shadowing = True
+        define_spectest(self.linker, self.store)
+        self.instances: dict[str, Any] = {}
+        self.definitions: dict[str, Any] = {}
+        self.current: Any = None
+        self.current_error: str | None = None
+        # Proposals that change how binaries decode are enabled per file, from
+        # the manifest's tags (core/binary.wast and the custom-page-sizes
+        # proposal disagree about limits flag bit 3).
+        self.custom_page_sizes = "custom-page-sizes" in features
+
+    # -- modules ----------------------------------------------------------
+
+    def syntax_module(self, sm: wast.ScriptModule) -> Any:
+        """Parse or decode a script module. Raises ParseError/DecodeError."""
+        from ..binary import decode_module
+        from ..text.parse import parse_module
+
+        if sm.kind == "binary":
+            return decode_module(sm.binary, custom_page_sizes=self.custom_page_sizes)
+        if sm.module is not None:
+            return sm.module
+        return parse_module(sm.source or "")
+
+    def compile(self, sm: wast.ScriptModule) -> Any:
+        """A validated engine Module. Raises WasmboxError."""
+        from .. import Module
+
+        return Module.from_syntax(self.engine, self.syntax_module(sm))
+
+    def instantiate(self, module: Any) -> Any:
+        return self.linker.instantiate(self.store, module)
+
+    def cmd_module(self, cmd: wast.ModuleCommand) -> None:
+        self.current = None
+        self.current_error = f"module at line {cmd.line} failed"
+        try:
+            module = self.compile(cmd.module)
+        except UnsupportedFeature as e:
+            self.current_error = f"unsupported: {e}"
+            raise Skip(str(e)) from None
+        if cmd.module.definition:
+            if cmd.module.name:
+                self.definitions[cmd.module.name] = module
+            self.current_error = None
+            return
+        try:
+            inst = self.instantiate(module)
+        except UnsupportedFeature as e:
+            self.current_error = f"unsupported: {e}"
+            raise Skip(str(e)) from None
+        self.current = inst
+        self.current_error = None
+        if cmd.module.name:
+            self.instances[cmd.module.name] = inst
+
+    def cmd_module_instance(self, cmd: wast.ModuleInstance) -> None:
+        module = self.definitions.get(cmd.module or "")
+        if module is None:
+            raise Failure(f"unknown module definition {cmd.module}")
+        inst = self.instantiate(module)
+        self.current = inst
+        self.current_error = None
+        if cmd.instance:
+            self.instances[cmd.instance] = inst
+
+    def cmd_register(self, cmd: wast.Register) -> None:
+        inst = self.instance(cmd.module)
+        self.linker.define_instance(self.store, cmd.name, inst)
+
+    # -- actions ----------------------------------------------------------
+
+    def instance(self, name: str | None) -> Any:
+        if name is not None:
+            if name not in self.instances:
+                raise Failure(f"unknown instance ${name}")
+            return self.instances[name]
+        if self.current is None:
+            if self.current_error and self.current_error.startswith("unsupported"):
+                raise Skip(self.current_error)
+            raise Failure(self.current_error or "no current module")
+        return self.current
+
+    def action(self, act: Any) -> list[Any]:
+        """Perform an invoke/get; return raw results. Engine errors propagate."""
+        inst = self.instance(act.module)
+        item = inst.exports(self.store).get(act.name)
+        if item is None:
+            raise Failure(f"unknown export {act.name!r}")
+        if isinstance(act, wast.Get):
+            return [item.raw]
+        try:
+            args = [to_raw(a) for a in act.args]
+        except ScriptValueError as e:
+            raise Skip(str(e)) from None
+        return item.call_raw(self.store, args)
+
+    def cmd_invoke(self, cmd: Any) -> None:
+        self.action(cmd)
+
+    cmd_get = cmd_invoke
+
+    # -- assertions -------------------------------------------------------
+
+    def cmd_assert_return(self, cmd: wast.AssertReturn) -> None:
+        got = self.action(cmd.action)
+        if len(got) != len(cmd.results):
+            raise Failure(f"expected {len(cmd.results)} results, got {len(got)}: {got!r}")
+        try:
+            for i, (exp, g) in enumerate(zip(cmd.results, got)):
+                if not matches(exp, g):
+                    raise Failure(f"result {i}: expected {exp}, got {show(g)}")
+        except ScriptValueError as e:
+            raise Skip(str(e)) from None
+
+    def _expect_error(self, fn, kinds: tuple[type, ...], message: str, what: str) -> None:
+        try:
+            fn()
+        except kinds as e:
+            if not _prefix_ok(message, e):
+                raise Failure(f"expected {what} {message!r}, got {e.kind} {e.message!r}") from None
+            return
+        except UnsupportedFeature as e:
+            raise Skip(str(e)) from None
+        except WasmboxError as e:
+            raise Failure(f"expected {what} {message!r}, got {e.kind} {e.message!r}") from None
+        raise Failure(f"expected {what} {message!r}, but it succeeded")
+
+    def cmd_assert_trap(self, cmd: wast.AssertTrap) -> None:
+        self._expect_error(lambda: self.action(cmd.action), (Trap,), cmd.message, "trap")
+
+    def cmd_assert_exhaustion(self, cmd: wast.AssertExhaustion) -> None:
+        self._expect_error(lambda: self.action(cmd.action), (Exhaustion,), cmd.message, "exhaustion")
+
+    def _module_or_instance(self, m: Any) -> Any:
+        if isinstance(m, wast.ModuleInstance):
+            module = self.definitions.get(m.module or "")
+            if module is None:
+                raise Failure(f"unknown module definition {m.module}")
+            return module
+        return self.compile(m)
+
+    def cmd_assert_uninstantiable(self, cmd: wast.AssertUninstantiable) -> None:
+        def run() -> None:
+            self.instantiate(self._module_or_instance(cmd.module))
+
+        self._expect_error(run, (Trap,), cmd.message, "trap")
+
+    def cmd_assert_unlinkable(self, cmd: wast.AssertUnlinkable) -> None:
+        def run() -> None:
+            self.instantiate(self._module_or_instance(cmd.module))
+
+        self._expect_error(run, (LinkError,), cmd.message, "link error")
+
+    def cmd_assert_invalid(self, cmd: wast.AssertInvalid) -> None:
+        self._expect_error(lambda: self.compile(cmd.module), (ValidationError,), cmd.message, "invalid")
+
+    def cmd_assert_malformed(self, cmd: wast.AssertMalformed) -> None:
+        self._expect_error(lambda: self.syntax_module(cmd.module), (ParseError, DecodeError),
+                           cmd.message, "malformed")
+
+    def cmd_assert_exception(self, cmd: Any) -> None:
+        raise Skip("exception handling is not supported yet")
+
+    def cmd_assert_suspension(self, cmd: Any) -> None:
+        raise Skip("stack switching is not supported yet")
+
+    def cmd_assert_invalid_custom(self, cmd: Any) -> None:
+        raise Skip("custom-section annotations are not checked yet")
+
+    cmd_assert_malformed_custom = cmd_assert_invalid_custom
+
+    def cmd_thread(self, cmd: Any) -> None:
+        raise Skip("threads are not supported")
+
+    cmd_wait = cmd_thread
+
+
+def run_file(path: Path) -> FileResult:
+    """Run one script; never raises."""
+    res = FileResult(display_name(path))
+    try:
+        commands = wast.parse_script(path.read_bytes(), filename=str(path))
+    except (ParseError, OSError) as e:
+        entry = manifest_entry(path) or {}
+        res.failed = entry.get("assertions", 1) or 1
+        res.failures.append(f"script does not parse: {e}")
+        return res
+    entry = manifest_entry(path) or {}
+    try:
+        runner = ScriptRunner(frozenset(entry.get("engine_features", ())))
+    except Exception as e:  # noqa: BLE001
+        res.failed = sum(isinstance(c, ASSERTIONS) for c in commands) or 1
+        res.failures.append(f"cannot set up the runner: {type(e).__name__}: {e}")
+        return res
+    alarm = _Alarm()
+    try:
+        for cmd in commands:
+            _run_command(runner, cmd, res, alarm)
+    finally:
+        alarm.close()
+    return res
+
+
+def _run_command(runner: ScriptRunner, cmd: Any, res: FileResult, alarm: _Alarm) -> None:
+    """Run one command and count its outcome in ``res``; never raises."""
+    kind = _kind(cmd)
+    is_assert = isinstance(cmd, ASSERTIONS)
+    method = getattr(runner, "cmd_" + kind, None)
+    try:
+        if method is None:
+            raise Skip(f"command {kind} is not supported")
+        alarm.start()
+        try:
+            method(cmd)
+        finally:
+            alarm.stop()
+    except Skip as e:
+        if is_assert:
+            res.skipped += 1
+            res.count(kind, 2)
+        res.skips.append(f"line {cmd.line}: {kind}: {e}")
+        return
+    except (Failure, CommandTimeout) as e:
+        reason = str(e)
+    except WasmboxError as e:
+        reason = f"{e.kind}: {e.message}"
+    except RecursionError:
+        reason = "internal error: Python recursion limit reached"
+    except Exception as e:  # noqa: BLE001 - a bug in wasmbox: report, keep going
+        tb = traceback.extract_tb(e.__traceback__)[-1]
+        reason = f"internal error: {type(e).__name__}: {e} ({Path(tb.filename).name}:{tb.lineno})"
+    else:
+        if is_assert:
+            res.passed += 1
+            res.count(kind, 0)
+        return
+    if is_assert:
+        res.failed += 1
+        res.count(kind, 1)
+    else:
+        res.command_failures += 1
+    res.failures.append(f"line {cmd.line}: {kind}: {reason}")
+
+
+def run_files(files: list[Path], jobs: int = 1, json_out: str | None = None, verbose: bool = True) -> int:
+    """Run scripts, print a line per file and the totals; returns the exit status."""
+    results: list[FileResult] = run_parallel(run_file, files, jobs)
+    tp = tf = ts = tc = 0
+    for r in results:
+        tp, tf, ts, tc = tp + r.passed, tf + r.failed, ts + r.skipped, tc + r.command_failures
+        ok = r.failed == 0 and r.skipped == 0 and r.command_failures == 0
+        extra = f", {r.command_failures} other commands failed" if r.command_failures else ""
+        print(f"{'ok  ' if ok else 'FAIL'} {r.name}: {r.passed} passed, {r.failed} failed, "
+              f"{r.skipped} skipped{extra}")
+        if verbose:
+            for f in r.failures[:8]:
+                print(f"       {f}")
+            if len(r.failures) > 8:
+                print(f"       ... and {len(r.failures) - 8} more")
+    if json_out:
+        Path(json_out).write_text(json.dumps({r.name: r.as_json() for r in results}, indent=1))
+    if tc:
+        print(f"({tc} non-assertion commands failed)")
+    print(f"{tp} passed, {tf} failed, {ts} skipped")
+    return 0 if tf == 0 and ts == 0 and tc == 0 else 1
