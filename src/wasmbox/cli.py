@@ -196,6 +196,3 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return 2
 
-
-if __name__ == "__main__":
-    sys.exit(main())
