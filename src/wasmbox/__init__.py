@@ -15,4 +15,27 @@ from .errors import (  # noqa: F401
     WasmboxError,
 )
 
+from .api import (  # noqa: F401,E402
+    Caller,
+    Config,
+    Engine,
+    ExportType,
+    Func,
+    FuncType,
+    Global,
+    GlobalType,
+    ImportType,
+    Instance,
+    InstanceExports,
+    Limits,
+    Linker,
+    Memory,
+    MemoryType,
+    Module,
+    Store,
+    Table,
+    TableType,
+    ValType,
+)
+
 __version__ = "0.1.0"

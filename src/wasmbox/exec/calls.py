@@ -1,0 +1,91 @@
+"""Emission of calls: direct, indirect (through a table) and tail calls.
+
+A direct call is a plain Python call of ``f<i>``, a name in the generated
+code's globals that first holds a compiling trampoline and then the
+compiled function itself. Results: none -> the call is a statement; one ->
+``s<h> = f3(...)``; several -> tuple unpacking.
+
+``call_indirect`` looks the function instance up in the table list and
+compares its canonical type id with the expected one in a single test; any
+failure goes to :func:`wasmbox.exec.support.ci_trap`, which picks the spec's
+message ("undefined element", "uninitialized element", "indirect call type
+mismatch").
+
+Tail calls (``return_call*``) are compiled as ``return f(...)``: correct
+results, but they use Python stack like ordinary calls.
+
+Raises nothing on a valid module.
+"""
+from __future__ import annotations
+
+from .stack import NAME, Entry, slot_entry
+
+
+class CallMixin:
+    """Call emission for :class:`~wasmbox.exec.compile.FunctionCompiler`."""
+
+    stack: list[Entry]
+
+    def _call_args(self, nparams: int, extra: int = 0) -> list[Entry]:
+        ops = self.popn(nparams + extra)
+        self.flush_effects()
+        if any(o.effectful for o in ops) and extra:
+            ops = self.simple_operands(ops)
+        return ops
+
+    def _results(self, callexpr: str, nresults: int) -> None:
+        h = len(self.stack)
+        if nresults:
+            self.protect(h)
+        if nresults == 0:
+            self.emit(callexpr)
+        elif nresults == 1:
+            self.emit(f"s{h} = {callexpr}")
+            self.stack.append(slot_entry(h))
+        else:
+            names = [f"s{h + i}" for i in range(nresults)]
+            self.emit(f"{', '.join(names)} = {callexpr}")
+            for i in range(nresults):
+                self.stack.append(slot_entry(h + i))
+
+    def emit_call(self, x: int, tail: bool = False) -> None:
+        ft = self.env.func_types[x]
+        args = self._call_args(len(ft.params))
+        expr = f"f{x}({', '.join(a.as_int() for a in args)})"
+        if tail:
+            self.emit(f"return {expr}")
+            self.live = False
+            return
+        self._results(expr, len(ft.results))
+
+    def emit_call_indirect(self, typeidx: int, table: int, tail: bool = False) -> None:
+        ft = self.env.functype(typeidx)
+        tid = self.env.type_ids[typeidx]
+        ops = self._call_args(len(ft.params), 1)
+        args, idx = ops[:-1], ops[-1]
+        if idx.kind != NAME and not idx.simple:
+            idx = self.materialize(idx)
+        ic = idx.as_int()
+        t = f"T{table}"
+        expr = f"fx.call({', '.join(a.as_int() for a in args)})"
+        test = f"if {ic} < len({t}) and (fx := {t}[{ic}]) is not None and fx.tid == {tid}:"
+        fail = f"raise {self.use_helper('ci_trap')}({t}, {ic}, {tid})"
+        h = len(self.stack)
+        nres = len(ft.results)
+        if nres:
+            self.protect(h)
+        if tail:
+            self.out.append((test, [f"return {expr}"]))
+            self.out.append(("else:", [fail]))
+            self.live = False
+            return
+        if nres == 0:
+            call = expr
+        elif nres == 1:
+            call = f"s{h} = {expr}"
+        else:
+            call = ", ".join(f"s{h + i}" for i in range(nres)) + f" = {expr}"
+        self.out.append((test, [call]))
+        self.out.append(("else:", [fail]))
+        for i in range(nres):
+            self.stack.append(slot_entry(h + i))

@@ -1,0 +1,309 @@
+"""Compile one Wasm function to Python source, then to a code object.
+
+:class:`FunctionCompiler` walks the function's construct tree (see
+:mod:`wasmbox.exec.structure`) and emits Python in which Wasm locals are
+``l<i>``, operand-stack slots are ``s<h>``, and control flow follows
+:mod:`wasmbox.exec.control`. The emitted text contains only identifiers
+made up here and numbers formatted here: nothing from the module (names,
+data, custom sections) is ever spliced in. Float constants that have no
+literal (inf, NaN) and other objects are bound in the instance's globals
+(``K<func>_<n>``).
+
+The generated function ``f<i>(l0, ..., l<p-1>)`` returns None, one value,
+or a tuple of values, in the internal representation (see
+:mod:`wasmbox.exec.numerics`). It expects these names in its globals:
+``f<j>``/``F<j>`` (callables and function instances), ``M<i>``/``m<i>``
+(memory buffers and objects), ``T<i>``/``t<i>`` (table lists and objects),
+``g<i>``/``G<i>`` (mutable global objects / immutable values), ``E<i>``,
+``D<i>`` (element and data segments), the helpers of
+:mod:`wasmbox.exec.support` and the constants listed in
+:attr:`CompiledFunction.consts`.
+
+:class:`ModuleCode` caches compiled functions per module, so instantiating
+a module again (in any store) compiles nothing.
+
+Raises :class:`~wasmbox.errors.UnsupportedFeature` for instructions or
+functions this compiler cannot run.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from ..errors import UnsupportedFeature
+from ..syntax.module import Instr, Module
+from ..syntax.types import F32, F64, I32, I64, NumType
+from .calls import CallMixin
+from .control import Body, ControlMixin, NeedFlat
+from .env import ModuleEnv
+from .memops import MemoryMixin, _LOADS, _STORE8, _STORES
+from .numops import NumericMixin, is_numeric
+from .stack import Entry, StackMixin
+from .structure import build_tree
+
+#: CPython refuses more than 20 statically nested loops and 100 indentation levels
+MAX_LOOP_NESTING = 18
+MAX_INDENT = 90
+
+_MEMORY_MISC = frozenset({"memory.size", "memory.grow", "memory.fill", "memory.copy",
+                          "memory.init", "data.drop"})
+_TABLE_OPS = frozenset({"table.get", "table.set", "table.size", "table.grow", "table.fill",
+                        "table.copy", "table.init", "elem.drop"})
+#: compile every function in flat mode (tests use this to exercise the fallback)
+FORCE_FLAT = False
+
+_WIDE = frozenset({"i64.add128", "i64.sub128", "i64.mul_wide_s", "i64.mul_wide_u"})
+
+
+class CompiledFunction:
+    """Source and code object of one compiled function, plus its constants."""
+
+    __slots__ = ("index", "name", "source", "code", "consts", "flat")
+
+    def __init__(self, index: int, name: str, source: str, code: Any, consts: dict[str, Any],
+                 flat: bool) -> None:
+        self.index = index
+        self.name = name
+        self.source = source
+        self.code = code
+        self.consts = consts
+        self.flat = flat
+
+
+def _zero(t: Any) -> str:
+    if t is I32 or t is I64:
+        return "0"
+    if t is F32 or t is F64:
+        return "0.0"
+    if isinstance(t, NumType):  # v128
+        return "0"
+    return "None"
+
+
+class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, CallMixin):
+    """Compiles one defined function (see the module docstring)."""
+
+    def __init__(self, env: ModuleEnv, func_index: int, flat: bool = False) -> None:
+        self.env = env
+        self.index = func_index
+        self.flat = flat
+        fn = env.module.funcs[func_index - env.n_imported_funcs]
+        self.fn = fn
+        ft = env.func_types[func_index]
+        self.nparams = len(ft.params)
+        self.nresults = len(ft.results)
+        self.local_types = list(ft.params) + list(fn.locals)
+        self.consts: dict[str, Any] = {}
+        self.helpers: set[str] = set()
+        self.stack: list[Entry] = []
+        self.ntemps = 0
+        self.out: Body = []
+        self.frames: list = []
+        self.rstack: list = []
+        self.base: dict[int, int] = {}
+        self.snap: dict[int, list[Entry]] = {}
+        self.hits: set[int] = set()
+        self.live = True
+        self.uses_k = False
+
+    # -- hooks used by the mixins -------------------------------------------
+    def emit(self, line: str) -> None:
+        self.out.append(line)
+
+    def const_name(self, value: object) -> str:
+        for k, v in self.consts.items():
+            if v is value or (isinstance(v, float) and isinstance(value, float)
+                              and v.hex() == value.hex() and str(v) == str(value)):
+                return k
+        name = f"K{self.index}_{len(self.consts)}"
+        self.consts[name] = value
+        return name
+
+    def use_helper(self, name: str) -> str:
+        self.helpers.add(name)
+        return name
+
+    # -- instructions ----------------------------------------------------------
+    def emit_instr(self, ins: Instr) -> None:
+        op = ins.op
+        imm = ins.imm
+        if op == "local.get":
+            self.push_local(imm[0])
+        elif op == "local.set" or op == "local.tee":
+            x = imm[0]
+            v = self.pop()
+            if v.effectful:
+                self.flush_effects()
+            self.flush_local(x)
+            if v.code != f"l{x}":
+                self.emit(f"l{x} = {v.as_int()}")
+            if op == "local.tee":
+                self.push_local(x)
+        elif op in ("i32.const", "i64.const", "f32.const", "f64.const"):
+            self.emit_const(op, imm[0])
+        elif op in _LOADS:
+            self.emit_load(op, imm[0])
+        elif op in _STORES or op in _STORE8:
+            self.emit_store(op, imm[0])
+        elif op in ("global.get", "global.set"):
+            self.emit_global(op, imm[0])
+        elif op == "call":
+            self.emit_call(imm[0])
+        elif op == "call_indirect":
+            self.emit_call_indirect(imm[0], imm[1])
+        elif op == "return_call":
+            self.emit_call(imm[0], tail=True)
+        elif op == "return_call_indirect":
+            self.emit_call_indirect(imm[0], imm[1], tail=True)
+        elif op == "drop":
+            e = self.pop()
+            if e.trap:
+                self.flush_effects()
+                self.emit(e.code)
+        elif op == "select" or op == "select_t":
+            self.emit_select()
+        elif op == "nop":
+            pass
+        elif op == "return":
+            self.emit_return()
+        elif op == "unreachable":
+            self.flush_effects()
+            self.emit("raise Trap(C_UNREACHABLE)")
+            self.live = False
+        elif op in _MEMORY_MISC:
+            self.emit_memory_misc(op, imm)
+        elif op in _TABLE_OPS:
+            self.emit_table(op, imm)
+        elif op in ("ref.null", "ref.is_null", "ref.func"):
+            self.emit_ref(op, imm)
+        elif op in _WIDE:
+            raise UnsupportedFeature(f"instruction {op} is not supported")
+        elif is_numeric(op):
+            self.emit_numeric(op)
+        else:
+            raise UnsupportedFeature(f"instruction {op} is not supported")
+
+    def emit_select(self) -> None:
+        c = self.pop()
+        b = self.pop()
+        a = self.pop()
+        if a.trap or b.trap or c.trap:
+            self.flush_effects()
+            a = self.materialize(a)
+            b = self.materialize(b)
+        self.push_expr(f"({a.code} if {c.as_cond()} else {b.code})", [a, b, c],
+                       isbool=a.isbool and b.isbool)
+
+    # -- the whole function ----------------------------------------------------
+    def compile(self) -> str:
+        """The Python source of the function. Raises NeedFlat or UnsupportedFeature."""
+        tree = build_tree(self.fn.body, self.env, self.nresults)
+        root = self.plan(tree)
+        body = self.emit_region(root)
+        if self.flat:
+            body = [("while True:", body)]
+        uses_k = self.flat or self.uses_k
+        params = ", ".join(f"l{i}" for i in range(self.nparams))
+        lines = [f"def f{self.index}({params}):"]
+        inner: Body = []
+        by_zero: dict[str, list[str]] = {}
+        for i in range(self.nparams, len(self.local_types)):
+            by_zero.setdefault(_zero(self.local_types[i]), []).append(f"l{i}")
+        for z, names in by_zero.items():
+            for j in range(0, len(names), 200):
+                inner.append(" = ".join(names[j:j + 200]) + f" = {z}")
+        if uses_k:
+            inner.append("k = 0")
+        inner.extend(body)
+        if not body:
+            inner.append("pass")
+        _render(inner, 1, 0, lines)
+        return "\n".join(lines) + "\n"
+
+
+def _render(body: Body, indent: int, loops: int, out: list[str]) -> None:
+    if indent > MAX_INDENT:
+        raise NeedFlat("too deeply indented")
+    pad = "    " * indent
+    for item in body:
+        if isinstance(item, str):
+            out.append(pad + item)
+        else:
+            head, sub = item
+            nl = loops + 1 if head.startswith("while") else loops
+            if nl > MAX_LOOP_NESTING:
+                raise NeedFlat("too many nested loops")
+            out.append(pad + head)
+            if sub:
+                _render(sub, indent + 1, nl, out)
+            else:
+                out.append(pad + "    pass")
+
+
+def generate_source(env: ModuleEnv, func_index: int) -> tuple[str, dict[str, Any], bool]:
+    """(source, constants, flat) of a defined function; structured if possible.
+
+    Raises UnsupportedFeature.
+    """
+    if not FORCE_FLAT:
+        try:
+            fc = FunctionCompiler(env, func_index, flat=False)
+            return fc.compile(), fc.consts, False
+        except (NeedFlat, RecursionError):  # nesting too deep for the structured form
+            pass
+    fc = FunctionCompiler(env, func_index, flat=True)
+    try:
+        return fc.compile(), fc.consts, True
+    except (NeedFlat, RecursionError) as e:  # pragma: no cover - flat mode always succeeds
+        raise UnsupportedFeature(f"function {func_index} cannot be compiled: {e!r}") from None
+
+
+def compile_function(env: ModuleEnv, func_index: int) -> CompiledFunction:
+    """Generate and compile a defined function. Raises UnsupportedFeature."""
+    src, consts, flat = generate_source(env, func_index)
+    name = f"<wasm function {func_index}>"
+    try:
+        code = compile(src, name, "exec")
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        if flat:
+            raise UnsupportedFeature(f"function {func_index} is too large to compile") from None
+        fc = FunctionCompiler(env, func_index, flat=True)
+        try:
+            src = fc.compile()
+            code = compile(src, name, "exec")
+        except (SyntaxError, RecursionError, MemoryError, ValueError, NeedFlat):
+            raise UnsupportedFeature(f"function {func_index} is too large to compile") from None
+        consts, flat = fc.consts, True
+    return CompiledFunction(func_index, f"f{func_index}", src, code, consts, flat)
+
+
+class ModuleCode:
+    """Per-module cache of compiled functions (shared by all its instances)."""
+
+    def __init__(self, module: Module, info: object | None = None) -> None:
+        self.env = ModuleEnv(module, info)
+        self._funcs: dict[int, CompiledFunction] = {}
+        self._lock = threading.Lock()
+
+    def get(self, func_index: int) -> CompiledFunction:
+        """The compiled function (compiling it on first use). Raises UnsupportedFeature."""
+        cf = self._funcs.get(func_index)
+        if cf is None:
+            with self._lock:
+                cf = self._funcs.get(func_index)
+                if cf is None:
+                    cf = compile_function(self.env, func_index)
+                    self._funcs[func_index] = cf
+        return cf
+
+
+def function_source(module: Module, func_index: int) -> str:
+    """The Python source wasmbox generates for a defined function (for ``inspect``).
+
+    Raises UnsupportedFeature, or IndexError for an index that is not a
+    defined function.
+    """
+    env = ModuleEnv(module)
+    if not env.n_imported_funcs <= func_index < len(env.func_types):
+        raise IndexError(f"function {func_index} is not a defined function")
+    return generate_source(env, func_index)[0]

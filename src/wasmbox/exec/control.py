@@ -1,0 +1,738 @@
+"""Structured control flow: Wasm blocks, loops, ifs and branches as Python code.
+
+CPython allows at most 20 statically nested loops, and Wasm code (a C
+``switch`` becomes a ladder of dozens of nested blocks) nests much deeper, so
+blocks do not become Python loops. Instead:
+
+* A *region* is straight-line Wasm code in one Python scope: the function
+  body, the body of a loop, or one arm of an ``if``. Blocks inside a region
+  are dissolved: each block that some branch targets contributes a *label*
+  (at its ``end``) to the region. Labels split the region into *segments*.
+* A branch to a label jumps forward. The pending target is kept in the
+  variable ``k`` (0 = none); a segment that a pending jump may skip is
+  guarded by ``if k <= <its label>:`` (label ids grow with the position in
+  the body, so a pending target skips exactly the segments before it, and
+  the guard of the target resets ``k``). A conditional branch in the middle
+  of a segment puts the rest of the segment in the ``else:`` of its test
+  (or, past a nesting budget, starts a new guarded part).
+* A loop that some branch targets stays a Python ``while True:``: a branch
+  to it is ``continue``; from a nested loop it is ``k = W; break`` with
+  ``if k == W: k = 0; continue`` at the bottom of the loop. A branch out of
+  a loop is ``k = T; break``. An ``if`` stays a Python ``if``/``else``.
+  Blocks and loops that no branch targets vanish.
+* Operand values that cross a label live in the slot variables ``s<h>``.
+
+So the only Python loops are Wasm loops. In *flat* mode (used when even
+that nests too deeply for CPython) every construct is dissolved: the
+function body is one ``while True:`` loop, every jump is
+``k = T; continue`` and the segments are dispatched by their guards
+(grouped into a binary tree).
+
+Label ids: ``2*pos + 2`` for the label at flat position ``pos`` (a block's
+or if's ``end``, an if's ``else``, a dissolved loop's ``loop``, and the
+position of a conditional branch that starts a new part), and ``2*end + 3``
+for "continue the kept loop ending at ``end``".
+
+Raises :class:`NeedFlat` (internal) when the structured plan cannot express
+a jump; the compiler then retries in flat mode.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..syntax.module import Instr
+from .stack import CONST, NAME, Entry, slot_entry
+from .structure import Br, Ctl
+
+
+class NeedFlat(Exception):
+    """Internal: the structured translation failed; compile in flat mode."""
+
+
+Body = list  # list[str | tuple[str, Body]]
+
+#: conditional branches nested as if/else in one segment before starting a new part
+ELSE_NESTING = 8
+#: consecutive parts turned into nested else branches (see _ends_with_jump_past)
+DIAMOND_CHAIN = 4
+
+
+def _ends_with_jump_past(code: Body, sid: int) -> bool:
+    """Whether code ends with ``if X: [..., k = T]`` (no else) with T > sid.
+
+    Then the part starting at label sid, if only pending jumps guard it, runs
+    exactly when X was false, so it can be that if's else branch.
+    """
+    if not code:
+        return False
+    last = code[-1]
+    if not isinstance(last, tuple) or not last[0].startswith("if ") or last[0].startswith("if k "):
+        return False
+    body = last[1]
+    if not body or not isinstance(body[-1], str) or not body[-1].startswith("k = "):
+        return False
+    target = body[-1][4:]
+    return target.isdigit() and int(target) > sid
+
+
+class Seg:
+    """A segment: items between two labels of a region."""
+
+    __slots__ = ("items", "start_id", "label", "index")
+
+    def __init__(self, start_id: int, label: Any, index: int) -> None:
+        self.items: list[Any] = []
+        self.start_id = start_id
+        self.label = label  # ("label"|"lhead"|"elselabel", ctl) or ("kept", ctl) or None
+        self.index = index
+
+
+class Region:
+    """Straight-line code in one Python scope (see the module docstring)."""
+
+    __slots__ = ("kind", "ctl", "segs", "parent", "cur", "seg", "krec", "restarts", "wk",
+                 "nest", "split_to", "may_split")
+
+    def __init__(self, kind: str, ctl: Ctl | None, parent: "Region | None") -> None:
+        self.kind = kind  # "func", "loop", "arm"
+        self.ctl = ctl
+        self.segs: list[Seg] = []
+        self.parent = parent
+        self.cur = 0  # index of the part being emitted
+        self.seg = 0  # index of the segment being emitted
+        self.krec: list[tuple[int, int]] = []  # (part index, pending target id)
+        self.restarts: list[int] = []
+        self.wk = False  # a "k = W" was emitted for this loop region
+        self.nest = 0  # else-nesting depth in the current part
+        self.split_to: int | None = None  # start a new part with this id
+        self.may_split = False  # the current segment may be split into parts
+
+
+class Frame:
+    """A Python loop enclosing the code being emitted (a kept Wasm loop)."""
+
+    __slots__ = ("region", "ctl")
+
+    def __init__(self, region: Region, ctl: Ctl | None) -> None:
+        self.region = region
+        self.ctl = ctl
+
+
+_DONE = object()
+
+
+def label_id(pos: int) -> int:
+    return 2 * pos + 2
+
+
+class ControlMixin:
+    """Control-flow emission for :class:`~wasmbox.exec.compile.FunctionCompiler`."""
+
+    flat: bool
+    stack: list[Entry]
+    out: Body
+
+    # ------------------------------------------------------------ planning
+    def plan(self, func: Ctl) -> Region:
+        """Build every region of the function."""
+        self.owner: dict[int, Region] = {}  # id(ctl) -> region holding its label
+        self.loop_region: dict[int, Region] = {}  # id(kept loop ctl) -> its body region
+        self.kept: set[int] = set()  # ids of kept loops
+        self.arms: dict[int, tuple[Region, Region | None]] = {}
+        return self._make_region("func", func, func.body, None)
+
+    def _flatten(self, items: list[Any], out: list[Any]) -> None:
+        """Dissolve blocks (and, in flat mode, everything) into a flat item list.
+
+        Iterative, so that nesting depth is not limited by Python's stack.
+        """
+        work: list[Any] = [iter(items)]
+        while work:
+            it = next(work[-1], _DONE)
+            if it is _DONE:
+                work.pop()
+                continue
+            if isinstance(it, tuple):  # a marker queued below
+                out.append(it)
+                continue
+            if not isinstance(it, Ctl):
+                out.append(it)
+                continue
+            if it.kind == "block":
+                if it.targeted:
+                    out.append(("open", it))
+                    work.append(iter([("label", it)]))
+                work.append(iter(it.body))
+            elif it.kind == "loop":
+                if not it.targeted:
+                    work.append(iter(it.body))
+                elif self.flat:
+                    out.append(("lopen", it))
+                    out.append(("lhead", it))
+                    work.append(iter(it.body))
+                else:
+                    out.append(("kept", it))
+            elif self.flat:  # if
+                out.append(("ifopen", it))
+                tail: list[Any] = []
+                if it.else_body is not None:
+                    tail.append(("ifelse", it))
+                    tail.append(("elselabel", it))
+                    tail.extend(it.else_body)
+                tail.append(("label", it))
+                work.append(iter(tail))
+                work.append(iter(it.body))
+            else:
+                out.append(("kept", it))
+
+    def _make_region(self, kind: str, ctl: Ctl | None, items: list[Any],
+                     parent: Region | None) -> Region:
+        r = Region(kind, ctl, parent)
+        flat_items: list[Any] = []
+        self._flatten(items, flat_items)
+        seg = Seg(0, None, 0)
+        r.segs.append(seg)
+        for it in flat_items:
+            if isinstance(it, tuple):
+                tag, c = it
+                if tag in ("label", "lhead", "elselabel"):
+                    if tag == "label":
+                        sid = label_id(c.end)
+                        self.owner[id(c)] = r
+                    elif tag == "lhead":
+                        sid = label_id(c.start)
+                        self.owner[id(c)] = r
+                    else:
+                        sid = label_id(c.else_pos)
+                    seg = Seg(sid, it, len(r.segs))
+                    r.segs.append(seg)
+                    continue
+                seg.items.append(it)
+                if tag == "kept":
+                    if c.kind == "loop":
+                        self.kept.add(id(c))
+                        self.loop_region[id(c)] = self._make_region("loop", c, c.body, r)
+                    else:
+                        self.owner[id(c)] = r
+                        c_then = self._make_region("arm", c, c.body, r)
+                        c_else = (self._make_region("arm", c, c.else_body, r)
+                                  if c.else_body is not None else None)
+                        self.arms[id(c)] = (c_then, c_else)
+                    seg = Seg(label_id(c.end), it, len(r.segs))
+                    r.segs.append(seg)
+            else:
+                seg.items.append(it)
+        return r
+
+    # ------------------------------------------------------------ emission
+    def emit_region(self, r: Region) -> Body:
+        """Emit a region's segments (with guards) and return its code."""
+        self.rstack.append(r)
+        saved_out = self.out
+        parts: list[tuple[int, Body]] = []
+        nseg = len(r.segs)
+        for i, seg in enumerate(r.segs):
+            r.seg = i
+            if i > 0:
+                self._enter_label(seg)
+            if not self.live:
+                continue
+            body: Body = []
+            self.out = body
+            parts.append((seg.start_id, body))
+            r.cur = len(parts) - 1
+            r.nest = 0
+            nitems = len(seg.items)
+            # more conditional branches than else-nesting allows: parts follow,
+            # so a jump to the next label must set k to skip them
+            r.may_split = sum(isinstance(it, Br) and it.op == "br_if"
+                              for it in seg.items[:-1]) > ELSE_NESTING
+            for j, it in enumerate(seg.items):
+                if not self.live:
+                    break
+                self.emit_item(it, j == nitems - 1)
+                if r.split_to is not None:
+                    body = []
+                    self.out = body
+                    parts.append((r.split_to, body))
+                    r.cur = len(parts) - 1
+                    r.nest = 0
+                    r.split_to = None
+            if self.live:
+                if i + 1 < nseg:
+                    self._fallthrough_moves(r.segs[i + 1])
+                else:
+                    self.region_end(r)
+        self.out = saved_out
+        self.rstack.pop()
+        return self._assemble(r, parts)
+
+    def _label_state(self, tag: str, c: Ctl) -> tuple[int, int]:
+        """(base height, number of values) at a label."""
+        base = self.base[id(c)]
+        if tag == "label":
+            return base, c.nresults
+        return base, c.nparams  # lhead, elselabel
+
+    def _enter_label(self, seg: Seg) -> None:
+        lab = seg.label
+        if lab is None or lab[0] == "kept":
+            return  # state set by the kept construct
+        tag, c = lab
+        if id(c) not in self.base:
+            self.live = False  # its opening was dead code
+            return
+        live = self.live or seg.start_id in self.hits
+        self.live = live
+        if live:
+            base, n = self._label_state(tag, c)
+            self.stack = self.snap[id(c)] + [slot_entry(base + i) for i in range(n)]
+
+    def _fallthrough_moves(self, nxt: Seg) -> None:
+        lab = nxt.label
+        if lab is None or lab[0] == "kept":
+            return
+        tag, c = lab
+        if id(c) not in self.base:
+            return
+        base, n = self._label_state(tag, c)
+        self.move_values(base, n)
+
+    def move_values(self, base: int, n: int) -> None:
+        """Assign the top n stack values to s<base>..s<base+n-1> (stack unchanged)."""
+        if n == 0:
+            return
+        vals = self.stack[-n:]
+        dst = [f"s{base + i}" for i in range(n)]
+        pairs = [(d, v) for d, v in zip(dst, vals) if v.code != d]
+        if not pairs:
+            return
+        if len(pairs) == 1:
+            self.emit(f"{pairs[0][0]} = {pairs[0][1].as_int()}")
+        else:
+            self.emit(", ".join(p[0] for p in pairs) + " = " + ", ".join(p[1].as_int() for p in pairs))
+
+    def _assemble(self, r: Region, parts: list[tuple[int, Body]]) -> Body:
+        n = len(parts)
+        guard = [False] * n
+        reset = [False] * n
+        ids = [p[0] for p in parts]
+        for j, t in r.krec:
+            for i in range(j + 1, n):
+                if ids[i] <= t:
+                    guard[i] = True
+                    if ids[i] == t:
+                        reset[i] = True
+        for t in r.restarts:
+            for i in range(n):
+                if ids[i] <= t:
+                    guard[i] = True
+                    if ids[i] == t:
+                        reset[i] = True
+        items: list[tuple[int, Body, bool]] = []  # (start id, code, guarded)
+        tail: Body | None = None  # where a following part may become an else branch
+        chain = 0
+        for i, (sid, code) in enumerate(parts):
+            if not code and not reset[i]:
+                continue
+            if guard[i] and not reset[i] and tail is not None and chain < DIAMOND_CHAIN \
+                    and _ends_with_jump_past(tail, sid):
+                # `if X: ...; k = T` then this part: it runs exactly when X was false
+                tail.append(("else:", code))
+                tail = code
+                chain += 1
+                continue
+            if guard[i]:
+                code = (["k = 0"] if reset[i] else []) + code
+                items.append((sid, code, True))
+            else:
+                items.append((sid, code, False))
+            tail = code
+            chain = 0
+        out: Body = []
+        i = 0
+        while i < len(items):
+            if not items[i][2]:
+                out.extend(items[i][1])
+                i += 1
+                continue
+            j = i
+            while j < len(items) and items[j][2]:
+                j += 1
+            out.extend(self._guard_tree(items[i:j]))
+            i = j
+        return out
+
+    def _guard_tree(self, parts: list[tuple[int, Body, bool]]) -> Body:
+        if len(parts) <= 4:
+            out: Body = []
+            for sid, code, _ in parts:
+                out.append((f"if k <= {sid}:" if sid else "if not k:", code))
+            return out
+        half = len(parts) // 2
+        first, second = parts[:half], parts[half:]
+        return [(f"if k <= {first[-1][0]}:", self._guard_tree(first))] + self._guard_tree(second)
+
+    # ------------------------------------------------------------ items
+    def emit_item(self, it: Any, last: bool) -> None:
+        if isinstance(it, Instr):
+            self.emit_instr(it)
+        elif isinstance(it, Br):
+            if it.op == "br_table":
+                self.emit_br_table(it)
+            elif it.op == "br":
+                self.emit_br(it.targets[0])
+            else:
+                self.emit_br_if(it, last)
+        else:
+            tag, c = it
+            if tag == "open" or tag == "lopen":
+                self._open(c)
+            elif tag == "kept":
+                if c.kind == "loop":
+                    self._kept_loop(c)
+                else:
+                    self._kept_if(c)
+            elif tag == "ifopen":
+                self._flat_if_open(c)
+            elif tag == "ifelse":
+                self._flat_if_else(c)
+            else:  # pragma: no cover - planning invariant
+                raise NeedFlat(f"unexpected item {tag}")
+
+    def _open(self, c: Ctl) -> None:
+        self.flush_all()
+        base = len(self.stack) - c.nparams
+        self.base[id(c)] = base
+        self.snap[id(c)] = self.stack[:base]
+
+    def _kept_loop(self, c: Ctl) -> None:
+        self.flush_all()
+        base = len(self.stack) - c.nparams
+        self.base[id(c)] = base
+        self.snap[id(c)] = snap = self.stack[:base]
+        # parameters change from one iteration to the next: they live in slots
+        self.move_values(base, c.nparams)
+        self.stack = snap + [slot_entry(base + i) for i in range(c.nparams)]
+        region = self.loop_region[id(c)]
+        self.frames.append(Frame(region, c))
+        body = self.emit_region(region)
+        self.frames.pop()
+        end_live = self.live
+        if region.wk:
+            body.append((f"if k == {2 * c.end + 3}:", ["k = 0", "continue"]))
+        if not body or body[-1] != "continue":
+            body.append("break")
+        self.out.append(("while True:", body))
+        self.live = end_live
+        self.stack = snap + [slot_entry(base + i) for i in range(c.nresults)]
+
+    def _kept_if(self, c: Ctl) -> None:
+        cond = self.pop()
+        self.flush_all()
+        base = len(self.stack) - c.nparams
+        self.base[id(c)] = base
+        self.snap[id(c)] = snap = self.stack[:base]
+        params = self.stack[base:]
+        then_r, else_r = self.arms[id(c)]
+        self.stack = snap + list(params)
+        self.live = True
+        then_body = self.emit_region(then_r)
+        then_live = self.live
+        self.stack = snap + list(params)
+        self.live = True
+        if else_r is not None:
+            else_body = self.emit_region(else_r)
+        else:
+            else_body = []
+            self.move_values(base, c.nresults)  # params pass through (same slots)
+        else_live = self.live
+        if then_body:
+            self.out.append((f"if {cond.as_cond()}:", then_body))
+            if else_body:
+                self.out.append(("else:", else_body))
+        elif else_body:
+            self.out.append((f"if not {cond.as_cond()}:", else_body))
+        elif cond.trap:
+            self.emit(cond.code)
+        self.live = then_live or else_live or label_id(c.end) in self.hits
+        self.stack = snap + [slot_entry(base + i) for i in range(c.nresults)]
+
+    def _flat_if_open(self, c: Ctl) -> None:
+        cond = self.pop()
+        self.flush_all()
+        base = len(self.stack) - c.nparams
+        self.base[id(c)] = base
+        self.snap[id(c)] = snap = self.stack[:base]
+        # the else label reads the parameters from their slots
+        self.move_values(base, c.nparams)
+        self.stack = snap + [slot_entry(base + i) for i in range(c.nparams)]
+        target = label_id(c.else_pos) if c.else_body is not None else label_id(c.end)
+        self.hits.add(target)
+        self._record(target, self.rstack[-1])
+        self.out.append((f"if not {cond.as_cond()}:", [f"k = {target}", "continue"]))
+        self.rstack[-1].restarts.append(target)
+
+    def _flat_if_else(self, c: Ctl) -> None:
+        # end of the then-arm: results to their slots, jump to the end label
+        self.move_values(self.base[id(c)], c.nresults)
+        t = label_id(c.end)
+        self.hits.add(t)
+        self._record(t, self.rstack[-1])
+        self.emit(f"k = {t}")
+        self.live = False
+
+    def region_end(self, r: Region) -> None:
+        """Fall-through at the end of a region (results to their place)."""
+        if r.kind == "func":
+            self.emit_return()
+        else:
+            c = r.ctl
+            self.move_values(self.base[id(c)], c.nresults)  # type: ignore[union-attr]
+
+    # ------------------------------------------------------------ branches
+    def _target_region(self, t: Ctl) -> Region:
+        if id(t) in self.kept:
+            return self.loop_region[id(t)]
+        reg = self.owner.get(id(t))
+        if reg is None:
+            raise NeedFlat("no region for target")
+        return reg
+
+    def _record(self, tid: int, owner: Region) -> None:
+        """A jump leaves k = tid pending: every region up to its owner must guard."""
+        self.uses_k = True
+        for reg in reversed(self.rstack):
+            reg.krec.append((reg.cur, tid))
+            if reg is owner:
+                return
+        raise NeedFlat("pending jump escapes its owner")
+
+    def _tid(self, t: Ctl) -> int:
+        if id(t) in self.kept:
+            return 2 * t.end + 3
+        if t.kind == "loop":  # dissolved (flat mode)
+            return label_id(t.start)
+        return label_id(t.end)
+
+    def _dest(self, t: Ctl) -> tuple[int, int]:
+        """(base height, arity) for a branch to t."""
+        return self.base[id(t)], t.branch_arity
+
+    def _next_label(self) -> int | None:
+        """Start id of the segment after the current one in the current region."""
+        r = self.rstack[-1]
+        return r.segs[r.seg + 1].start_id if r.seg + 1 < len(r.segs) else None
+
+    def _leaves_loop(self, owner: Region) -> bool:
+        """Whether a jump to a label of owner must leave the innermost kept loop."""
+        if not self.frames:
+            return False
+        loop_region = self.frames[-1].region
+        reg: Region | None = owner
+        while reg is not None:
+            if reg is loop_region:
+                return False
+            reg = reg.parent
+        return True
+
+    def jump_code(self, t: Ctl, fallthrough_ok: bool) -> list[str]:
+        """Statements that transfer control to t (values already moved).
+
+        With fallthrough_ok the caller guarantees that the rest of the
+        current segment is skipped (tail position, or an else branch), so a
+        forward jump may just set k and fall through to the guards.
+        """
+        frame = self.frames[-1] if self.frames else None
+        if id(t) in self.kept:
+            if frame is not None and frame.ctl is t:
+                return ["continue"]
+            region = self.loop_region[id(t)]
+            w = 2 * t.end + 3
+            region.wk = True
+            self._record(w, region)
+            return [f"k = {w}", "break"]
+        tid = self._tid(t)
+        owner = self._target_region(t)
+        self.hits.add(tid)
+        if self.flat:
+            nxt = self._next_label()
+            if fallthrough_ok and nxt is not None and tid == nxt:
+                return []
+            self._record(tid, owner)
+            if fallthrough_ok and nxt is not None and tid > nxt:
+                return [f"k = {tid}"]
+            owner.restarts.append(tid)
+            return [f"k = {tid}", "continue"]
+        if self._leaves_loop(owner):
+            self._record(tid, owner)
+            return [f"k = {tid}", "break"]
+        if not fallthrough_ok:  # pragma: no cover - callers always arrange the skip
+            raise NeedFlat("jump needs a fall-through")
+        if owner is self.rstack[-1] and tid == self._next_label() and not owner.may_split:
+            return []
+        self._record(tid, owner)
+        return [f"k = {tid}"]
+
+    def branch_to(self, t: Ctl, fallthrough_ok: bool) -> list[str]:
+        """Code for a branch to t: moves of the branch values, then the jump."""
+        if t.kind == "func":
+            return [self.return_code()]
+        base, n = self._dest(t)
+        saved = self.out
+        lines: Body = []
+        self.out = lines
+        self.move_values(base, n)
+        self.out = saved
+        return lines + self.jump_code(t, fallthrough_ok)
+
+    def emit_br(self, t: Ctl) -> None:
+        self.flush_effects()
+        for line in self.branch_to(t, True):
+            self.emit(line)
+        self.live = False
+
+    def emit_br_if(self, br: Br, last: bool) -> None:
+        t = br.targets[0]
+        cond = self.pop()
+        # values stay for the fall-through: evaluate trapping ones first
+        self.flush_effects()
+        n = self.nresults if t.kind == "func" else t.branch_arity
+        if n:
+            top = len(self.stack)
+            for i in range(top - n, top):
+                if self.stack[i].kind not in (CONST, NAME):
+                    self.flush_at(i)
+        c = cond.as_cond()
+        if last or self.flat:
+            code = self.branch_to(t, last)
+            if code:
+                self.out.append((f"if {c}:", code))
+            elif cond.trap:
+                self.emit(cond.code)
+            return
+        code = self.branch_to(t, True)
+        if code and code[-1] in ("continue", "break") or (code and code[-1].startswith("return")):
+            self.out.append((f"if {c}:", code))  # control leaves: nothing to skip
+            return
+        r = self.rstack[-1]
+        if r.nest < ELSE_NESTING:
+            rest: Body = []
+            if code:
+                self.out.append((f"if {c}:", code))
+                self.out.append(("else:", rest))
+            else:
+                self.out.append((f"if not {c}:", rest))
+            self.out = rest
+            r.nest += 1
+            return
+        # too deep: the rest of the segment becomes a new part, skipped by k
+        if not any(line.startswith("k = ") for line in code):
+            tid = self._tid(t)
+            self._record(tid, self._target_region(t))
+            code = code + [f"k = {tid}"]
+        self.out.append((f"if {c}:", code))
+        r.split_to = label_id(br.pos)
+
+    def emit_br_table(self, br: Br) -> None:
+        idx = self.pop()
+        self.flush_effects()
+        targets = list(br.targets)
+        default = targets.pop()
+        n = default.branch_arity if default.kind != "func" else self.nresults
+        if n:
+            top = len(self.stack)
+            for i in range(top - n, top):
+                if self.stack[i].kind not in (CONST, NAME):
+                    self.flush_at(i)
+        idx = self.simple_operands([idx])[0]
+        ic = idx.as_int()
+        self.live = False
+        distinct: list[Ctl] = []
+        for t in targets + [default]:
+            if t not in distinct:
+                distinct.append(t)
+        if len(distinct) == 1:
+            for line in self.branch_to(default, True):
+                self.emit(line)
+            return
+        use_table = all(t.kind != "func" for t in distinct)
+        if use_table and n:
+            use_table = len({self._dest(t)[0] for t in distinct}) == 1
+        if use_table:
+            self._br_table_k(targets, default, distinct, ic, n)
+            return
+        # general case: a chain of tests, the default last
+        groups: dict[int, list[int]] = {}
+        for i, t in enumerate(targets):
+            groups.setdefault(id(t), []).append(i)
+        first = True
+        for t in [t for t in distinct if t is not default] + [default]:
+            code = self.branch_to(t, True) or ["pass"]
+            if t is default:
+                if first:
+                    for line in code:
+                        self.emit(line)
+                else:
+                    self.out.append(("else:", code))
+                break
+            idxs = groups[id(t)]
+            if len(idxs) == 1:
+                test = f"{ic} == {idxs[0]}"
+            else:
+                test = f"{ic} in {{{', '.join(str(x) for x in idxs)}}}"
+            self.out.append((f"{'if' if first else 'elif'} {test}:", code))
+            first = False
+
+    def _br_table_k(self, targets: list[Ctl], default: Ctl, distinct: list[Ctl], ic: str,
+                    n: int) -> None:
+        """br_table as one assignment of k from a constant tuple."""
+        self.move_values(self._dest(default)[0], n)
+        ids = [self._tid(t) for t in targets + [default]]
+        frame = self.frames[-1] if self.frames else None
+        leave = False  # some target is outside the innermost kept loop
+        own = False  # some target is the innermost kept loop's header
+        for t in distinct:
+            if id(t) in self.kept:
+                region = self.loop_region[id(t)]
+                region.wk = True
+                self._record(2 * t.end + 3, region)
+                if frame is not None and frame.ctl is t:
+                    own = True
+                else:
+                    leave = True
+            else:
+                tid = self._tid(t)
+                owner = self._target_region(t)
+                self.hits.add(tid)
+                self._record(tid, owner)
+                if self.flat:
+                    owner.restarts.append(tid)
+                elif self._leaves_loop(owner):
+                    leave = True
+        tbl = "(" + ", ".join(str(x) for x in ids[:-1]) + ("," if len(ids) == 2 else "") + ")"
+        self.emit(f"k = {tbl}[{ic}] if {ic} < {len(ids) - 1} else {ids[-1]}")
+        if self.flat:
+            self.emit("continue")
+            return
+        if frame is not None:
+            w = 2 * frame.ctl.end + 3  # type: ignore[union-attr]
+            if own:
+                self.out.append((f"if k == {w}:", ["k = 0", "continue"]))
+            if leave:
+                self.out.append((f"if k > {w}:", ["break"]))
+
+    # ------------------------------------------------------------ return
+    def return_code(self) -> str:
+        n = self.nresults
+        if n == 0:
+            return "return"
+        vals = self.stack[-n:]
+        if n == 1:
+            return f"return {vals[0].as_int()}"
+        return "return (" + ", ".join(v.as_int() for v in vals) + ")"
+
+    def emit_return(self) -> None:
+        self.flush_effects()
+        self.emit(self.return_code())
+        self.live = False

@@ -1,0 +1,114 @@
+"""The static view of a module that the compiler needs: its index spaces.
+
+:class:`ModuleEnv` lists, imports first, the type of every function, global,
+table and memory of a :class:`~wasmbox.syntax.Module`, and gives each
+function type a *canonical type id*: a small int shared by every module in
+the process, equal for two function types exactly when they are the same
+type (``call_indirect`` and linking compare these ids).
+
+The compiler may assume a valid module; :class:`ModuleEnv` is built from a
+module that passed :func:`wasmbox.valid.validate_module` (or from one the
+caller vouches for). It raises nothing for a valid module; for an invalid one
+it may raise :class:`~wasmbox.errors.ValidationError`.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Hashable
+
+from ..errors import ValidationError
+from ..syntax.module import ExternKind, Module
+from ..syntax.types import (
+    FuncType, GlobalType, MemType, RecType, SubType, TableType, flatten_types,
+)
+
+try:  # the validator's canonical keys (structural, iso-recursive for Wasm 3.0)
+    from ..valid.types import canonical_keys as _canonical_keys
+except ImportError:  # pragma: no cover - the validator is part of the package
+    _canonical_keys = None
+
+_TYPE_IDS: dict[Hashable, int] = {}
+_TYPE_IDS_LOCK = threading.Lock()
+
+
+def canonical_type_id(key: Hashable) -> int:
+    """The process-wide id of a canonical function type key (ids start at 1)."""
+    tid = _TYPE_IDS.get(key)
+    if tid is None:
+        with _TYPE_IDS_LOCK:
+            tid = _TYPE_IDS.setdefault(key, len(_TYPE_IDS) + 1)
+    return tid
+
+
+def type_keys(rectypes: list[RecType]) -> list[Hashable]:
+    """One canonical key per type index (equal keys = the same type, across modules)."""
+    if _canonical_keys is not None:
+        return list(_canonical_keys(rectypes))
+    return [st.comp for r in rectypes for st in r.subtypes]
+
+
+def functype_id(ft: FuncType) -> int:
+    """Canonical type id of a stand-alone function type (host functions)."""
+    key = type_keys([RecType((SubType(ft, True, ()),))])[0]
+    return canonical_type_id(("func", key))
+
+
+class ModuleEnv:
+    """Index spaces and canonical type ids of one module.
+
+    Type ids come from the validator's canonical type keys (see
+    :func:`type_keys`); ``info`` (the validator's ``ModuleInfo``) is kept
+    for callers that have it.
+    """
+
+    def __init__(self, module: Module, info: object | None = None) -> None:
+        self.module = module
+        subtypes = flatten_types(module.types)
+        self.types: list[FuncType | None] = [
+            st.comp if isinstance(st.comp, FuncType) else None for st in subtypes
+        ]
+        self.info = info
+        self.type_keys: list[Hashable] = type_keys(module.types)
+        self.type_ids: list[int] = [canonical_type_id(("func", k)) for k in self.type_keys]
+
+        self.func_type_idx: list[int] = []
+        self.globals: list[GlobalType] = []
+        self.tables: list[TableType] = []
+        self.mems: list[MemType] = []
+        for imp in module.imports:
+            if imp.kind is ExternKind.FUNC:
+                self.func_type_idx.append(imp.desc)  # type: ignore[arg-type]
+            elif imp.kind is ExternKind.GLOBAL:
+                self.globals.append(imp.desc)  # type: ignore[arg-type]
+            elif imp.kind is ExternKind.TABLE:
+                self.tables.append(imp.desc)  # type: ignore[arg-type]
+            elif imp.kind is ExternKind.MEM:
+                self.mems.append(imp.desc)  # type: ignore[arg-type]
+        self.n_imported_funcs = len(self.func_type_idx)
+        self.n_imported_globals = len(self.globals)
+        self.n_imported_tables = len(self.tables)
+        self.n_imported_mems = len(self.mems)
+        self.func_type_idx.extend(f.type_index for f in module.funcs)
+        self.globals.extend(g.type for g in module.globals)
+        self.tables.extend(t.type for t in module.tables)
+        self.mems.extend(m.type for m in module.mems)
+        self.func_types: list[FuncType] = [self.functype(i) for i in self.func_type_idx]
+
+    def functype(self, type_index: int) -> FuncType:
+        """The function type at a type index; raises ValidationError if it is not one."""
+        if not 0 <= type_index < len(self.types) or self.types[type_index] is None:
+            raise ValidationError(f"unknown type {type_index}")
+        return self.types[type_index]  # type: ignore[return-value]
+
+    def func_tid(self, func_index: int) -> int:
+        """Canonical type id of a function."""
+        return self.type_ids[self.func_type_idx[func_index]]
+
+    def block_arity(self, bt: object) -> tuple[int, int]:
+        """(number of params, number of results) of a block type."""
+        if bt is None:
+            return 0, 0
+        if isinstance(bt, int) and not isinstance(bt, bool):
+            ft = self.functype(bt)
+            return len(ft.params), len(ft.results)
+        return 0, 1

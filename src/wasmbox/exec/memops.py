@@ -1,0 +1,205 @@
+"""Emission of memory, table, global and reference instructions.
+
+Generated code reaches a memory through two names bound in its globals:
+``M<i>``, the memory's byte buffer (a ``bytearray`` that grows in place, so
+the binding never goes stale), and ``m<i>``, the memory object (for
+``memory.grow``). Loads and stores are pre-bound ``struct`` methods
+(``U32(M0, ea)[0]``, ``P32(M0, ea, v)``) or byte indexing; an access out of
+bounds raises ``struct.error``/``IndexError``, which the call boundary turns
+into the trap "out of bounds memory access". Effective addresses are
+``address + offset`` in Python ints (no wrap-around, never negative).
+
+Tables are ``T<i>`` (the element list) and ``t<i>`` (the table object);
+element segments ``E<i>`` (a list, emptied by ``elem.drop``); data segments
+``D<i>`` (an object with ``.data``). Mutable globals are ``g<i>`` (an object
+with ``.raw``); immutable ones are bound by value as ``G<i>``. Function
+references are ``F<i>`` (the function instance).
+
+Bulk operations call helpers from :mod:`wasmbox.exec.support`.
+
+Raises :class:`~wasmbox.errors.UnsupportedFeature` for instructions this
+engine does not run.
+"""
+from __future__ import annotations
+
+from ..errors import UnsupportedFeature
+from ..syntax.module import MemArg
+from .stack import CONST, EXPR, Entry, slot_entry
+
+#: load op -> (format, how to finish the raw read)
+_LOADS = {
+    "i32.load": ("U32({m}, {ea})[0]"),
+    "i64.load": ("U64({m}, {ea})[0]"),
+    "f32.load": ("f32_load({m}, {ea})"),
+    "f64.load": ("UD({m}, {ea})[0]"),
+    "i32.load8_u": ("{m}[{ea}]"),
+    "i32.load8_s": ("((({m}[{ea}] ^ 128) - 128) & 0xFFFFFFFF)"),
+    "i32.load16_u": ("U16({m}, {ea})[0]"),
+    "i32.load16_s": ("(S16({m}, {ea})[0] & 0xFFFFFFFF)"),
+    "i64.load8_u": ("{m}[{ea}]"),
+    "i64.load8_s": ("((({m}[{ea}] ^ 128) - 128) & 0xFFFFFFFFFFFFFFFF)"),
+    "i64.load16_u": ("U16({m}, {ea})[0]"),
+    "i64.load16_s": ("(S16({m}, {ea})[0] & 0xFFFFFFFFFFFFFFFF)"),
+    "i64.load32_u": ("U32({m}, {ea})[0]"),
+    "i64.load32_s": ("(S32({m}, {ea})[0] & 0xFFFFFFFFFFFFFFFF)"),
+}
+
+_STORES = {
+    "i32.store": "P32({m}, {ea}, {v})",
+    "i64.store": "P64({m}, {ea}, {v})",
+    "f32.store": "f32_store({m}, {ea}, {v})",
+    "f64.store": "PD({m}, {ea}, {v})",
+    "i32.store16": "P16({m}, {ea}, {v} & 0xFFFF)",
+    "i64.store16": "P16({m}, {ea}, {v} & 0xFFFF)",
+    "i64.store32": "P32({m}, {ea}, {v} & 0xFFFFFFFF)",
+}
+
+_STORE8 = frozenset({"i32.store8", "i64.store8"})
+
+
+class MemoryMixin:
+    """Memory/table/global emission for :class:`~wasmbox.exec.compile.FunctionCompiler`."""
+
+    stack: list[Entry]
+
+    def use_helper(self, name: str) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _ea(self, addr: Entry, ma: MemArg) -> str:
+        if ma.offset == 0:
+            return addr.code
+        return f"({addr.code} + {ma.offset})"
+
+    def emit_load(self, op: str, ma: MemArg) -> None:
+        addr = self.pop()
+        tpl = _LOADS[op]
+        for h in ("U32", "U64", "UD", "U16", "S16", "S32", "f32_load"):
+            if h in tpl:
+                self.use_helper(h)
+        code = tpl.format(m=f"M{ma.mem}", ea=self._ea(addr, ma))
+        self.push_expr(code, [addr], trap=True, state=True)
+
+    def emit_store(self, op: str, ma: MemArg) -> None:
+        v = self.pop()
+        addr = self.pop()
+        self.flush_effects()
+        m = f"M{ma.mem}"
+        if op in _STORE8:
+            if addr.kind == EXPR and v.kind == EXPR and addr.effectful and v.effectful:
+                addr = self.materialize(addr)
+            if v.kind == CONST:
+                vc = str(v.value & 0xFF)  # type: ignore[operator]
+            else:
+                vc = f"{v.code} & 255"
+            self.emit(f"{m}[{self._ea(addr, ma)}] = {vc}")
+            return
+        tpl = _STORES[op]
+        for h in ("P32", "P64", "PD", "P16", "f32_store"):
+            if h in tpl:
+                self.use_helper(h)
+        vcode = v.as_int() if op.startswith("i") else v.code
+        if v.kind == CONST and op in ("i32.store16", "i64.store16", "i64.store32"):
+            mask = 0xFFFF if "16" in op else 0xFFFFFFFF
+            tpl = tpl.split(",")[0] + ", {ea}, " + str(v.value & mask) + ")"  # type: ignore[operator]
+        self.emit(tpl.format(m=m, ea=self._ea(addr, ma), v=vcode))
+
+    def _page_shift(self, mem: int) -> int:
+        mt = self.env.mems[mem]
+        return mt.page_size_log2 if mt.page_size_log2 is not None else 16
+
+    def emit_memory_misc(self, op: str, imm: tuple) -> None:
+        if op == "memory.size":
+            mem = imm[0]
+            self.push_expr(f"(len(M{mem}) >> {self._page_shift(mem)})", [], state=True)
+        elif op == "memory.grow":
+            mem = imm[0]
+            d = self.pop()
+            self.flush_effects()
+            h = len(self.stack)
+            self.protect(h)
+            self.emit(f"s{h} = m{mem}.grow_raw({d.as_int()})")
+            self.stack.append(slot_entry(h))
+        elif op == "memory.fill":
+            n, v, d = self.pop(), self.pop(), self.pop()
+            self.flush_effects()
+            self.emit(f"{self.use_helper('mem_fill')}(M{imm[0]}, {d.as_int()}, {v.as_int()}, {n.as_int()})")
+        elif op == "memory.copy":
+            n, s, d = self.pop(), self.pop(), self.pop()
+            self.flush_effects()
+            self.emit(f"{self.use_helper('mem_copy')}(M{imm[0]}, M{imm[1]}, {d.as_int()}, "
+                      f"{s.as_int()}, {n.as_int()})")
+        elif op == "memory.init":
+            n, s, d = self.pop(), self.pop(), self.pop()
+            self.flush_effects()
+            self.emit(f"{self.use_helper('mem_init')}(M{imm[1]}, D{imm[0]}, {d.as_int()}, "
+                      f"{s.as_int()}, {n.as_int()})")
+        elif op == "data.drop":
+            self.flush_effects()
+            self.emit(f"D{imm[0]}.drop()")
+        else:  # pragma: no cover - dispatch guarantees
+            raise UnsupportedFeature(f"instruction {op} is not supported")
+
+    # -- globals ------------------------------------------------------------
+    def emit_global(self, op: str, x: int) -> None:
+        gt = self.env.globals[x]
+        if op == "global.get":
+            if gt.mutable:
+                self.push_expr(f"g{x}.raw", [], state=True)
+            else:
+                self.push_const(f"G{x}")
+        else:
+            v = self.pop()
+            self.flush_effects()
+            self.emit(f"g{x}.raw = {v.as_int()}")
+
+    # -- tables and references ---------------------------------------------
+    def emit_table(self, op: str, imm: tuple) -> None:
+        if op == "table.get":
+            i = self.pop()
+            self.push_expr(f"{self.use_helper('tget')}(T{imm[0]}, {i.as_int()})", [i], trap=True,
+                           state=True)
+            return
+        if op == "table.size":
+            self.push_expr(f"len(T{imm[0]})", [], state=True)
+            return
+        if op == "table.set":
+            v, i = self.pop(), self.pop()
+            self.flush_effects()
+            self.emit(f"{self.use_helper('tset')}(T{imm[0]}, {i.as_int()}, {v.code})")
+        elif op == "table.grow":
+            n, v = self.pop(), self.pop()
+            self.flush_effects()
+            h = len(self.stack)
+            self.protect(h)
+            self.emit(f"s{h} = t{imm[0]}.grow_raw({v.code}, {n.as_int()})")
+            self.stack.append(slot_entry(h))
+        elif op == "table.fill":
+            n, v, i = self.pop(), self.pop(), self.pop()
+            self.flush_effects()
+            self.emit(f"{self.use_helper('tfill')}(T{imm[0]}, {i.as_int()}, {v.code}, {n.as_int()})")
+        elif op == "table.copy":
+            n, s, d = self.pop(), self.pop(), self.pop()
+            self.flush_effects()
+            self.emit(f"{self.use_helper('tcopy')}(T{imm[0]}, T{imm[1]}, {d.as_int()}, "
+                      f"{s.as_int()}, {n.as_int()})")
+        elif op == "table.init":
+            n, s, d = self.pop(), self.pop(), self.pop()
+            self.flush_effects()
+            self.emit(f"{self.use_helper('tinit')}(T{imm[1]}, E{imm[0]}, {d.as_int()}, "
+                      f"{s.as_int()}, {n.as_int()})")
+        elif op == "elem.drop":
+            self.flush_effects()
+            self.emit(f"E{imm[0]}.clear()")
+        else:  # pragma: no cover
+            raise UnsupportedFeature(f"instruction {op} is not supported")
+
+    def emit_ref(self, op: str, imm: tuple) -> None:
+        if op == "ref.null":
+            self.push_const("None")
+        elif op == "ref.is_null":
+            a = self.pop()
+            self.push_expr(f"({a.code} is None)", [a], isbool=True)
+        elif op == "ref.func":
+            self.push_const(f"F{imm[0]}")
+        else:
+            raise UnsupportedFeature(f"instruction {op} is not supported")

@@ -1,0 +1,205 @@
+"""The compile-time operand stack: lazy Python expressions instead of values.
+
+Each slot of the Wasm operand stack is an :class:`Entry` holding a Python
+expression. Pure expressions stay lazy and are folded into the expression
+that consumes them; an entry is *flushed* (assigned to its canonical slot
+variable ``s<height>``) when something could change what it reads or the
+order of traps:
+
+* before an instruction with side effects or that can trap, every entry that
+  can trap or reads mutable state (memory, mutable globals, tables) is
+  flushed, bottom to top (the stack order is the order Wasm evaluated them);
+* before ``local.set x``, entries that read ``l<x>`` are flushed (with every
+  trapping entry below them, to keep the trap order);
+* before a construct (block, loop, if) everything except constants is
+  flushed, so all paths agree on where values live.
+
+Entries never reference a slot below their own height, but an expression
+can reference slots *above* it (``s0 = l0 + s1`` after ``s1`` was consumed):
+before anything is written to ``s<j>``, every lazy expression below height
+j that reads a slot at or above j is flushed (:meth:`StackMixin.protect`).
+Operands that must be evaluated once but are mentioned twice (or out of
+order) are assigned to fresh temporaries ``t<n>``, never reused, so a lazy
+entry can safely refer to them.
+
+Comparisons produce entries flagged ``isbool`` (a Python ``bool``) so that
+``if``/``br_if``/``select`` test them directly; a bool is converted to an
+``int`` whenever it is stored anywhere (slot, local, global, memory, call
+argument, result).
+
+Nothing here raises on a valid module.
+"""
+from __future__ import annotations
+
+CONST, NAME, EXPR = 0, 1, 2
+
+#: flush an expression nested deeper than this (keeps source lines short)
+MAX_EXPR_DEPTH = 12
+
+
+class Entry:
+    """One operand-stack slot at compile time (see the module docstring)."""
+
+    __slots__ = ("code", "kind", "locs", "trap", "state", "isbool", "depth", "value", "raw",
+                 "rbits", "slots")
+
+    def __init__(self, code: str, kind: int, locs: int = 0, trap: bool = False,
+                 state: bool = False, isbool: bool = False, depth: int = 0,
+                 value: object = None, raw: str | None = None, rbits: int = 0,
+                 slots: int = 0) -> None:
+        self.code = code
+        #: bit j set when the code reads the slot variable s<j>
+        self.slots = slots
+        self.kind = kind
+        self.locs = locs
+        self.trap = trap
+        self.state = state
+        self.isbool = isbool
+        self.depth = depth
+        self.value = value
+        #: an expression congruent to the value modulo 2**width but not
+        #: reduced (no final mask), at most rbits bits in magnitude; only
+        #: ring operations (+ - * << & | ^) may consume it
+        self.raw = raw
+        self.rbits = rbits
+
+    @property
+    def simple(self) -> bool:
+        """A constant or a variable: safe to mention more than once."""
+        return self.kind != EXPR
+
+    @property
+    def effectful(self) -> bool:
+        """Must be evaluated before any side effect (it can trap or reads state)."""
+        return self.trap or self.state
+
+    def as_int(self) -> str:
+        """The code of this value as a plain int (bools converted)."""
+        if self.isbool:
+            return f"(1 if {self.code} else 0)"
+        return self.code
+
+    def as_cond(self) -> str:
+        """The code of this value used as a truth value."""
+        return self.code
+
+    def __repr__(self) -> str:
+        return f"Entry({self.code!r})"
+
+
+def slot_entry(h: int) -> Entry:
+    """The entry for the slot variable s<h> (at height h)."""
+    return Entry(f"s{h}", NAME, slots=1 << h)
+
+
+class StackMixin:
+    """Operand-stack handling for :class:`~wasmbox.exec.compile.FunctionCompiler`."""
+
+    stack: list[Entry]
+    ntemps: int
+
+    # -- emission hook (defined by the compiler) --------------------------
+    def emit(self, line: str) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    # -- pushing ----------------------------------------------------------
+    def push(self, e: Entry) -> None:
+        self.stack.append(e)
+        if e.depth > MAX_EXPR_DEPTH:
+            self.flush_effects()
+            self.flush_at(len(self.stack) - 1)
+
+    def push_const(self, code: str, value: object = None) -> None:
+        self.stack.append(Entry(code, CONST, value=value))
+
+    def push_local(self, x: int) -> None:
+        self.stack.append(Entry(f"l{x}", NAME, locs=1 << x))
+
+    def push_expr(self, code: str, operands: tuple[Entry, ...] | list[Entry], *, trap: bool = False,
+                  state: bool = False, isbool: bool = False, raw: str | None = None,
+                  rbits: int = 0) -> None:
+        locs = 0
+        depth = 0
+        slots = 0
+        for o in operands:
+            locs |= o.locs
+            slots |= o.slots
+            trap = trap or o.trap
+            state = state or o.state
+            if o.depth > depth:
+                depth = o.depth
+        self.push(Entry(code, EXPR, locs, trap, state, isbool, depth + 1, raw=raw, rbits=rbits,
+                        slots=slots))
+
+    def pop(self) -> Entry:
+        return self.stack.pop()
+
+    def popn(self, n: int) -> list[Entry]:
+        if n == 0:
+            return []
+        vals = self.stack[-n:]
+        del self.stack[-n:]
+        return vals
+
+    # -- flushing ---------------------------------------------------------
+    def protect(self, j: int) -> None:
+        """Before writing s<j>: flush lazy expressions below j that read a slot >= j."""
+        stack = self.stack
+        n = min(j, len(stack))
+        if not any(stack[m].kind == EXPR and stack[m].slots >> j for m in range(n)):
+            return
+        for m in range(n):  # bottom-up keeps the evaluation order
+            if stack[m].kind == EXPR:
+                self.flush_at(m)
+
+    def flush_at(self, i: int) -> None:
+        """Assign entry i to its slot variable ``s<i>`` (if it is not a constant or already there)."""
+        e = self.stack[i]
+        if e.kind == CONST:
+            return
+        name = f"s{i}"
+        if e.code == name:
+            return
+        self.protect(i)
+        self.emit(f"{name} = {e.as_int()}")
+        self.stack[i] = slot_entry(i)
+
+    def flush_all(self) -> None:
+        """Every non-constant entry to its slot (before control constructs)."""
+        for i in range(len(self.stack)):
+            self.flush_at(i)
+
+    def flush_effects(self) -> None:
+        """Entries that can trap or read state, bottom to top (before side effects)."""
+        for i, e in enumerate(self.stack):
+            if e.kind == EXPR and (e.trap or e.state):
+                self.flush_at(i)
+
+    def flush_local(self, x: int) -> None:
+        """Before ``local.set x``: entries reading l<x>, and trapping ones below them."""
+        bit = 1 << x
+        top = -1
+        for i, e in enumerate(self.stack):
+            if e.locs & bit:
+                top = i
+        for i in range(top + 1):
+            e = self.stack[i]
+            if e.locs & bit or (e.kind == EXPR and (e.trap or e.state)):
+                self.flush_at(i)
+
+    def materialize(self, e: Entry) -> Entry:
+        """Make a popped operand simple: assign it to a fresh temporary if it is an expression."""
+        if e.kind != EXPR:
+            return e
+        self.ntemps += 1
+        name = f"t{self.ntemps}"
+        self.emit(f"{name} = {e.as_int()}")
+        return Entry(name, NAME)
+
+    def simple_operands(self, ops: list[Entry]) -> list[Entry]:
+        """Popped operands (in stack order) made simple, keeping evaluation order."""
+        if all(o.kind != EXPR for o in ops):
+            return ops
+        if any(o.effectful for o in ops):
+            self.flush_effects()
+        return [self.materialize(o) for o in ops]

@@ -1,0 +1,148 @@
+"""From a flat instruction list to a tree of structured control constructs.
+
+:func:`build_tree` turns a function body into a :class:`Ctl` tree:
+``block``/``loop``/``if`` become :class:`Ctl` nodes holding their bodies;
+branch instructions become :class:`Br` nodes whose targets are resolved to
+the :class:`Ctl` they leave (the function itself is the outermost ``Ctl``,
+kind ``"func"``: a branch to it is a return). Every other instruction stays
+an :class:`~wasmbox.syntax.Instr`.
+
+Dead code (anything after ``br``, ``br_table``, ``return`` or
+``unreachable`` up to the end of the enclosing construct, or to its
+``else``) is dropped here, so later stages never see polymorphic stacks.
+
+Each ``Ctl`` records ``targeted``: whether any live branch leaves it. A
+block or loop that no branch targets needs no label at all.
+
+Raises :class:`~wasmbox.errors.ValidationError` for a body whose structure is
+broken (never for a validated module).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ValidationError
+from ..syntax.module import Instr
+from .env import ModuleEnv
+
+UNCONDITIONAL = frozenset({"br", "br_table", "return", "unreachable"})
+OPENERS = frozenset({"block", "loop", "if"})
+
+
+class Ctl:
+    """A structured construct: ``func``, ``block``, ``loop`` or ``if``.
+
+    ``start``/``else_pos``/``end`` are instruction positions in the flat
+    body (the function node has start -1 and end = len(body)).
+    """
+
+    __slots__ = (
+        "kind", "bt", "nparams", "nresults", "body", "else_body",
+        "start", "else_pos", "end", "targeted", "parent",
+    )
+
+    def __init__(self, kind: str, bt: Any, nparams: int, nresults: int, start: int,
+                 parent: "Ctl | None") -> None:
+        self.kind = kind
+        self.bt = bt
+        self.nparams = nparams
+        self.nresults = nresults
+        self.body: list[Any] = []
+        self.else_body: list[Any] | None = None
+        self.start = start
+        self.else_pos = -1
+        self.end = -1
+        self.targeted = False
+        self.parent = parent
+
+    @property
+    def branch_arity(self) -> int:
+        """Number of values a branch to this construct carries."""
+        return self.nparams if self.kind == "loop" else self.nresults
+
+    def __repr__(self) -> str:
+        return f"<{self.kind} {self.start}..{self.end}>"
+
+
+class Br:
+    """A branch: ``op`` is br, br_if or br_table; ``targets`` the constructs
+    left (for br_table: the table, then the default last)."""
+
+    __slots__ = ("op", "targets", "pos")
+
+    def __init__(self, op: str, targets: tuple[Ctl, ...], pos: int) -> None:
+        self.op = op
+        self.targets = targets
+        self.pos = pos
+
+    def __repr__(self) -> str:
+        return f"<{self.op} {self.targets}>"
+
+
+def build_tree(body: list[Instr], env: ModuleEnv, nresults: int) -> Ctl:
+    """The construct tree of a function body (see the module docstring).
+
+    Raises ValidationError if the nesting is broken.
+    """
+    func = Ctl("func", None, 0, nresults, -1, None)
+    stack: list[Ctl] = [func]
+    cur: list[Any] = func.body
+    skip_depth = -1  # >= 0 while skipping dead code
+    for pos, ins in enumerate(body):
+        op = ins.op
+        if skip_depth >= 0:
+            if op in OPENERS or op in ("try", "try_table"):
+                skip_depth += 1
+                continue
+            if op == "end":
+                if skip_depth > 0:
+                    skip_depth -= 1
+                    continue
+                skip_depth = -1
+            elif op == "else" and skip_depth == 0:
+                skip_depth = -1
+            else:
+                continue
+        if op in OPENERS:
+            np_, nr = env.block_arity(ins.imm[0])
+            c = Ctl(op, ins.imm[0], np_, nr, pos, stack[-1])
+            cur.append(c)
+            stack.append(c)
+            cur = c.body
+        elif op == "else":
+            c = stack[-1]
+            if c.kind != "if" or c.else_body is not None:
+                raise ValidationError("else without if")
+            c.else_pos = pos
+            c.else_body = []
+            cur = c.else_body
+        elif op == "end":
+            if len(stack) < 2:
+                raise ValidationError("unexpected end")
+            c = stack.pop()
+            c.end = pos
+            p = stack[-1]
+            cur = p.else_body if (p.kind == "if" and p.else_body is not None) else p.body
+        elif op in ("br", "br_if", "br_table"):
+            if op == "br_table":
+                depths = tuple(ins.imm[0]) + (ins.imm[1],)
+            else:
+                depths = (ins.imm[0],)
+            targets = []
+            for d in depths:
+                if not 0 <= d < len(stack):
+                    raise ValidationError(f"unknown label {d}")
+                t = stack[-1 - d]
+                t.targeted = True
+                targets.append(t)
+            cur.append(Br(op, tuple(targets), pos))
+            if op != "br_if":
+                skip_depth = 0
+        else:
+            cur.append(ins)
+            if op in UNCONDITIONAL:
+                skip_depth = 0
+    if len(stack) != 1:
+        raise ValidationError("unclosed block")
+    func.end = len(body)
+    return func

@@ -1,0 +1,177 @@
+"""Runtime support bound into the globals of generated code.
+
+:data:`BASE` maps every helper name the compiler may emit to its object:
+pre-bound ``struct`` methods for memory access, the numeric functions of
+:mod:`wasmbox.exec.numerics` (named after their instruction), the bulk
+memory and table helpers below, and the trap constructors.
+
+The helpers follow the spec's bulk-memory rules: bounds are checked before
+anything is written, and an out-of-bounds operation traps without partial
+effects.
+
+Raises :class:`~wasmbox.errors.Trap` (out of bounds memory/table access,
+call_indirect failures); nothing else.
+"""
+from __future__ import annotations
+
+import builtins
+import math
+import struct
+from typing import Any
+
+from ..errors import Trap, TrapCode
+from . import numerics
+
+_S16 = struct.Struct("<h")
+_U16 = struct.Struct("<H")
+_S32 = struct.Struct("<i")
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
+_F32 = struct.Struct("<f")
+_F64 = struct.Struct("<d")
+
+MEM_OOB = TrapCode.MEMORY_OUT_OF_BOUNDS
+TABLE_OOB = TrapCode.TABLE_OUT_OF_BOUNDS
+
+_u32_unpack = _U32.unpack_from
+_u32_pack = _U32.pack_into
+_f32_unpack = _F32.unpack_from
+_f32_pack = _F32.pack_into
+_f32_from_bits = numerics.f32_from_bits
+_f32_to_bits = numerics.f32_to_bits
+
+
+def f32_load(buf: bytearray, ea: int) -> float:
+    """Load an f32 (NaN payloads, signalling ones included, kept)."""
+    v = _f32_unpack(buf, ea)[0]
+    if v != v:
+        return _f32_from_bits(_u32_unpack(buf, ea)[0])
+    return v
+
+
+def f32_store(buf: bytearray, ea: int, v: float) -> None:
+    """Store an f32 (NaN payloads kept)."""
+    if v != v:
+        _u32_pack(buf, ea, _f32_to_bits(v))
+    else:
+        _f32_pack(buf, ea, v)
+
+
+def mem_fill(buf: bytearray, d: int, val: int, n: int) -> None:
+    """memory.fill: traps if [d, d+n) is out of bounds."""
+    if d + n > len(buf):
+        raise Trap(MEM_OOB)
+    if n:
+        buf[d:d + n] = bytes((val & 0xFF,)) * n
+
+
+def mem_copy(dst: bytearray, src: bytearray, d: int, s: int, n: int) -> None:
+    """memory.copy (memmove semantics): traps if either range is out of bounds."""
+    if s + n > len(src) or d + n > len(dst):
+        raise Trap(MEM_OOB)
+    if n:
+        dst[d:d + n] = src[s:s + n]
+
+
+def mem_init(buf: bytearray, seg: Any, d: int, s: int, n: int) -> None:
+    """memory.init from a data segment instance (``.data``)."""
+    data = seg.data
+    if s + n > len(data) or d + n > len(buf):
+        raise Trap(MEM_OOB)
+    if n:
+        buf[d:d + n] = data[s:s + n]
+
+
+def tget(tab: list, i: int) -> Any:
+    """table.get."""
+    if i >= len(tab):
+        raise Trap(TABLE_OOB)
+    return tab[i]
+
+
+def tset(tab: list, i: int, v: Any) -> None:
+    """table.set."""
+    if i >= len(tab):
+        raise Trap(TABLE_OOB)
+    tab[i] = v
+
+
+def tfill(tab: list, i: int, v: Any, n: int) -> None:
+    """table.fill."""
+    if i + n > len(tab):
+        raise Trap(TABLE_OOB)
+    if n:
+        tab[i:i + n] = [v] * n
+
+
+def tcopy(dst: list, src: list, d: int, s: int, n: int) -> None:
+    """table.copy (overlap-safe)."""
+    if s + n > len(src) or d + n > len(dst):
+        raise Trap(TABLE_OOB)
+    if n:
+        dst[d:d + n] = src[s:s + n]
+
+
+def tinit(tab: list, seg: list, d: int, s: int, n: int) -> None:
+    """table.init from an element segment instance (a list of references)."""
+    if s + n > len(seg) or d + n > len(tab):
+        raise Trap(TABLE_OOB)
+    if n:
+        tab[d:d + n] = seg[s:s + n]
+
+
+def ci_trap(tab: list, i: int, tid: int) -> Trap:
+    """The trap of a failed call_indirect (never called when the call is fine)."""
+    if i >= len(tab):
+        return Trap(TrapCode.TABLE_OUT_OF_BOUNDS, f"undefined element {i}")
+    f = tab[i]
+    if f is None:
+        return Trap(TrapCode.INDIRECT_CALL_TO_NULL, f"uninitialized element {i}")
+    return Trap(TrapCode.BAD_SIGNATURE)
+
+
+def new_f32_scratch() -> memoryview:
+    """A one-element array of C floats: storing a double rounds it to f32.
+
+    Each instance gets its own, so no two threads share one.
+    """
+    return memoryview(bytearray(4)).cast("f")
+
+
+def _names() -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "__builtins__": builtins,
+        "U16": _U16.unpack_from,
+        "S16": _S16.unpack_from,
+        "U32": _U32.unpack_from,
+        "S32": _S32.unpack_from,
+        "U64": _U64.unpack_from,
+        "S64": struct.Struct("<q").unpack_from,
+        "UD": _F64.unpack_from,
+        "P16": _U16.pack_into,
+        "P32": _U32.pack_into,
+        "P64": _U64.pack_into,
+        "PD": _F64.pack_into,
+        "f32_load": f32_load,
+        "f32_store": f32_store,
+        "mem_fill": mem_fill,
+        "mem_copy": mem_copy,
+        "mem_init": mem_init,
+        "tget": tget,
+        "tset": tset,
+        "tfill": tfill,
+        "tcopy": tcopy,
+        "tinit": tinit,
+        "ci_trap": ci_trap,
+        "Trap": Trap,
+        "SQRT": math.sqrt,
+        "R32": new_f32_scratch(),
+        "C_UNREACHABLE": TrapCode.UNREACHABLE,
+    }
+    for name, fn in numerics.FUNCS.items():
+        d[name.replace(".", "_")] = fn
+    return d
+
+
+#: helper name -> object, copied into the globals of every instance's code
+BASE: dict[str, Any] = _names()

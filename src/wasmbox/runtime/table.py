@@ -1,0 +1,95 @@
+"""Tables of references.
+
+A :class:`Table` owns ``elems``, a Python list of raw references (None, a
+:class:`~wasmbox.runtime.func.Func`, or an externref object). Compiled code
+binds the list once, so it is only ever changed in place (growing extends
+it).
+
+Raises :class:`~wasmbox.errors.WasmboxError` for API operations that cannot
+be done (index out of bounds on ``set``, growing past the maximum),
+:class:`TypeError` for values of the wrong type.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import WasmboxError
+from ..syntax import types as st
+from .store import Store
+from .types import TableType
+from .values import from_raw, to_raw
+
+
+class Table:
+    """A table; ``Table(store, TableType(ValType.funcref(), Limits(n, m)), init)``."""
+
+    __slots__ = ("elems", "_type", "max", "_store", "__weakref__")
+
+    def __init__(self, store: Store, ty: TableType, init: Any) -> None:
+        if not isinstance(store, Store):
+            raise TypeError("Table(store, ty, init): expected a Store")
+        if not isinstance(ty, TableType):
+            raise TypeError("Table(store, ty, init): expected a TableType")
+        self._init(store, ty._t, to_raw(ty._t.elem, init))
+
+    @classmethod
+    def _create(cls, store: Store, tt: st.TableType, init: Any = None) -> "Table":
+        self = cls.__new__(cls)
+        self._init(store, tt, init)
+        return self
+
+    def _init(self, store: Store, tt: st.TableType, init: Any) -> None:
+        self._store = store
+        self._type = tt
+        cap = store.config.max_table_elements
+        self.max = cap if tt.limits.max is None else min(cap, tt.limits.max)
+        if tt.limits.min > self.max:
+            raise WasmboxError(f"table minimum of {tt.limits.min} elements exceeds the limit "
+                               f"of {self.max}")
+        self.elems: list[Any] = [init] * tt.limits.min
+
+    # -- used by compiled code ------------------------------------------------
+    def grow_raw(self, init: Any, delta: int) -> int:
+        """table.grow: the old size, or -1 (as an unsigned value)."""
+        old = len(self.elems)
+        if delta > self.max - old:
+            return 0xFFFFFFFFFFFFFFFF if self._type.limits.addr is st.AddrType.I64 else 0xFFFFFFFF
+        if delta:
+            self.elems.extend([init] * delta)
+        return old
+
+    # -- API ------------------------------------------------------------------
+    def type(self, store: Any = None) -> TableType:
+        lim = self._type.limits
+        return TableType._wrap(st.TableType(st.Limits(len(self.elems), lim.max, lim.addr),
+                                            self._type.elem))
+
+    def size(self, store: Any = None) -> int:
+        return len(self.elems)
+
+    def grow(self, store: Any, amt: int, init: Any) -> int:
+        """Grow by amt elements set to init; returns the old size. Raises WasmboxError."""
+        if not isinstance(amt, int) or amt < 0:
+            raise TypeError("Table.grow: amt must be a non-negative int")
+        raw = to_raw(self._type.elem, init)
+        old = len(self.elems)
+        if amt > self.max - old:
+            raise WasmboxError(f"failed to grow table by {amt}")
+        self.elems.extend([raw] * amt)
+        return old
+
+    def get(self, store: Any, idx: int) -> Any:
+        """The element at idx (None for null or when idx is out of bounds)."""
+        if not isinstance(idx, int) or not 0 <= idx < len(self.elems):
+            return None
+        return from_raw(self._type.elem, self.elems[idx])
+
+    def set(self, store: Any, idx: int, val: Any) -> None:
+        """Set the element at idx. Raises WasmboxError when idx is out of bounds."""
+        raw = to_raw(self._type.elem, val)
+        if not isinstance(idx, int) or not 0 <= idx < len(self.elems):
+            raise WasmboxError("table index out of bounds")
+        self.elems[idx] = raw
+
+    def __repr__(self) -> str:
+        return f"<Table {len(self.elems)} elements>"
