@@ -1,0 +1,1108 @@
+"""Differential testing support: run the same Wasm module in wasmbox and in
+wasmtime (the reference engine) and compare what the two do.
+
+Used by ``tests/test_differential_wasmtime.py``. The pieces:
+
+* :func:`load_file_cases` -- the plain ``module`` commands of one ``.wast``
+  file (text, binary and quote modules) as binary modules, with the reasons
+  the others were left out (imports from registered script modules,
+  ``module definition``).
+* :class:`Pair` -- one module loaded in both engines from the same bytes:
+  the module with every memory, table and global exported
+  (:func:`export_all_state`), so that all of its state can be compared.
+  Each engine gets the spectest module. Values cross the boundary as raw
+  bits on both sides: in wasmbox through ``Func.call_raw``; in wasmtime
+  through a *probe* module that imports the exported functions and globals
+  and re-exports them with every f32/f64 reinterpreted as i32/i64
+  (wasmtime-py converts floats through C doubles, which would quiet
+  signalling NaNs).
+* :class:`Session` -- a fresh instance in each engine; :meth:`Session.call`
+  runs one call in wasmtime first, with fuel (a call that runs out is not
+  run in wasmbox: it may not terminate; both instances are then replaced),
+  then in wasmbox under a wall-clock limit, and compares results (or trap
+  kinds), then memories and globals; :meth:`Session.check_state` also
+  compares tables.
+* Argument values: Hypothesis strategies per value type (:data:`ARG_BITS`,
+  edge values mixed with random bits) and a deterministic sweep of edge
+  values (:func:`sweep_args`). References: null, host values (externref),
+  exported functions (funcref).
+
+A disagreement raises :class:`Disagreement` (an AssertionError) whose
+message is a reproducer: file, line, module text, the calls made on the
+instance (just the failing one when it disagrees on fresh instances too),
+and both outcomes.
+
+Where the spec allows nondeterminism -- the sign and payload of a NaN made
+by a float arithmetic instruction -- :func:`floats_agree` accepts any
+result the spec allows, but only for functions that can reach such an
+instruction (:func:`nan_nondeterministic_funcs`); all other results must
+agree bit for bit. NaNs stored to memory or globals are treated the same
+way (:func:`nan_blind_difference`), and wasmbox's state is then set to
+wasmtime's so both continue from the same state. The depth at which the
+call stack is exhausted is implementation defined: when exactly one engine
+reports "call stack exhausted" the call is counted, not compared, and both
+instances are replaced -- unless wasmtime used less fuel than wasmbox's
+depth limit in calls, which no real exhaustion can do.
+"""
+from __future__ import annotations
+
+import ctypes
+import gc
+import signal
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import wasmtime as W
+from hypothesis import strategies as st
+
+from wasmbox import Config, Engine, Linker, Module, Store, Trap
+from wasmbox.binary import encode_module
+from wasmbox.binary.decode import decode_module
+from wasmbox.exec import numerics as N
+from wasmbox.host.spectest import define_spectest
+from wasmbox.syntax import module as sm
+from wasmbox.text.parse import parse_module
+from wasmbox.text.wast import ModuleCommand, parse_script
+
+# ------------------------------------------------------------------ limits
+
+#: Fuel for one call in wasmtime (roughly one unit per instruction).
+FUEL = 100_000
+#: Both engines refuse to grow a memory past this many pages (64 MiB), so a
+#: random ``memory.grow`` cannot eat the machine and both fail alike.
+MEMORY_PAGES_LIMIT = 1024
+#: The same for tables, in elements.
+TABLE_ELEMENTS_LIMIT = 10_000
+#: wasmbox's call depth limit, and wasmtime's stack size. wasmbox should run
+#: out of depth no later than wasmtime runs out of stack (512 bytes per frame
+#: is more than most functions need), so that a call which wasmtime ended
+#: with "call stack exhausted" is bounded in wasmbox by the same work, i.e.
+#: by FUEL; and the stack small enough that unbounded recursion exhausts it
+#: within FUEL (a minimal wasmtime frame is 32 bytes and costs 6 fuel).
+WASMBOX_MAX_CALL_DEPTH = 500
+WASMTIME_MAX_WASM_STACK = 256 << 10
+#: Wall-clock limit for one wasmbox call (after wasmtime finished the same
+#: call within FUEL): a wasmbox hang fails the test instead of hanging it.
+WASMBOX_CALL_SECONDS = 20.0
+#: Memories up to this size are compared after every call, larger ones at
+#: the end of a call sequence.
+SMALL_MEMORY_BYTES = 1 << 20
+
+#: At most this many earlier calls are shown in a reproducer.
+MAX_HISTORY = 200
+#: Module text longer than this is cut in a reproducer (file and line are given).
+MAX_SOURCE = 4000
+
+M32 = 0xFFFFFFFF
+M64 = 0xFFFFFFFFFFFFFFFF
+NUM_TYPES = ("i32", "i64", "f32", "f64")
+REF_TYPES = ("funcref", "externref")
+
+#: Instructions whose NaN results the spec leaves partly open (sign and,
+#: for non-canonical NaN operands, payload): float arithmetic.
+NAN_NONDETERMINISTIC = frozenset(
+    f"{t}.{op}" for t in ("f32", "f64")
+    for op in ("add", "sub", "mul", "div", "sqrt", "min", "max", "ceil", "floor", "trunc",
+               "nearest")
+) | {"f32.demote_f64", "f64.promote_f32"}
+
+
+class Disagreement(AssertionError):
+    """The engines disagree; the message is a reproducer."""
+
+
+class CallTimeout(Exception):
+    """A wasmbox call ran past WASMBOX_CALL_SECONDS."""
+
+
+# ------------------------------------------------------------------ corpus
+
+
+@dataclass(frozen=True)
+class ModuleCase:
+    """A module of a script: where it is, and its binary encoding."""
+
+    file: str
+    line: int
+    data: bytes
+    source: str | None  # the text, for reproducers (None for binary modules)
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass
+class FileCases:
+    cases: list[ModuleCase]
+    skipped: Counter  # reason -> number of module commands left out
+
+
+def _module_bytes(m: Any) -> bytes:
+    if m.kind == "text":
+        return encode_module(m.module)
+    if m.kind == "binary":
+        return bytes(m.binary)
+    return encode_module(parse_module(m.source))  # quote
+
+
+def load_file_cases(path: Path, rel: str) -> FileCases:
+    """Every plain ``module`` command of the script at path.
+
+    Modules whose imports name anything but ``spectest`` are counted in
+    ``skipped`` (they need registered script modules), as are module
+    definitions (never instantiated by the script). Raises what the parser
+    and encoder raise (the suite is expected to parse).
+    """
+    cases: list[ModuleCase] = []
+    skipped: Counter = Counter()
+    for cmd in parse_script(path.read_text(encoding="utf-8"), str(path)):
+        if not isinstance(cmd, ModuleCommand):
+            continue
+        m = cmd.module
+        if m.definition:
+            skipped["module definition (not instantiated)"] += 1
+            continue
+        data = _module_bytes(m)
+        mods = {imp.module for imp in decode_module(data).imports}
+        if mods - {"spectest"}:
+            skipped["imports from a registered script module"] += 1
+            continue
+        cases.append(ModuleCase(rel, cmd.line, data, m.source if m.kind != "binary" else None))
+    return FileCases(cases, skipped)
+
+
+# ------------------------------------------------------------------ bits
+
+
+def is_nan32(b: int) -> bool:
+    return (b & 0x7F800000) == 0x7F800000 and (b & 0x7FFFFF) != 0
+
+
+def is_nan64(b: int) -> bool:
+    return (b >> 52) & 0x7FF == 0x7FF and (b & 0xFFFFFFFFFFFFF) != 0
+
+
+def _nan_info(t: str, b: int) -> tuple[bool, bool, bool]:
+    """(is NaN, is arithmetic NaN, is canonical NaN) of bits b of type t."""
+    if t == "f32":
+        nan = is_nan32(b)
+        quiet = bool(b & 0x400000)
+        canon = (b & 0x7FFFFFFF) == 0x7FC00000
+    else:
+        nan = is_nan64(b)
+        quiet = bool(b & 0x8000000000000)
+        canon = (b & 0x7FFFFFFFFFFFFFFF) == 0x7FF8000000000000
+    return nan, nan and quiet, canon
+
+
+def floats_agree(t: str, ours: int, theirs: int, nondeterministic: bool,
+                 noncanonical_nan_arg: bool) -> bool:
+    """Whether float result bits agree, allowing the spec's NaN freedom.
+
+    Equal bits always agree. Otherwise, only when the module contains a
+    NaN-nondeterministic instruction (``nondeterministic``): both must be
+    arithmetic NaNs (quiet bit set; sign free), and when wasmtime's NaN is
+    canonical and no argument was a non-canonical NaN, ours must be
+    canonical too (an arithmetic instruction whose NaN operands are all
+    canonical must give a canonical NaN).
+    """
+    if ours == theirs:
+        return True
+    if not nondeterministic:
+        return False
+    o_nan, o_arith, o_canon = _nan_info(t, ours)
+    w_nan, w_arith, w_canon = _nan_info(t, theirs)
+    if not (o_arith and w_arith):
+        return False
+    if w_canon and not o_canon and not noncanonical_nan_arg:
+        return False
+    return True
+
+
+def nan_blind_difference(ours: bytes | bytearray, theirs: bytes) -> int | None:
+    """The first index where two equally long memories differ other than by
+    NaNs the spec lets differ, or None.
+
+    A differing byte is excused when some 4- or 8-byte little-endian window
+    around it holds, on both sides, NaNs that :func:`floats_agree` accepts
+    as results of a NaN-nondeterministic instruction.
+    """
+    n = len(theirs)
+    i = 0
+    while i < n:
+        if ours[i] == theirs[i]:
+            i += 1
+            continue
+        covered_to = -1
+        for width, t in ((4, "f32"), (8, "f64")):
+            for a in range(max(0, i - width + 1), min(i, n - width) + 1):
+                o = int.from_bytes(ours[a:a + width], "little")
+                w = int.from_bytes(theirs[a:a + width], "little")
+                if _nan_info(t, o)[0] and _nan_info(t, w)[0] and floats_agree(t, o, w, True, True):
+                    covered_to = max(covered_to, a + width)
+        if covered_to <= i:
+            return i
+        i = covered_to
+    return None
+
+
+def _signed(v: int, bits: int) -> int:
+    return v - (1 << bits) if v >> (bits - 1) else v
+
+
+# ------------------------------------------------------------------ strategies
+
+_I32_EDGES = sorted({
+    0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 127, 128, 255, 256,
+    1000, 1024, 4096, 0x7FFF, 0x8000, 0xFFFF, 0x10000, 65532, 65533, 65534, 65535, 65536, 65537,
+    0x7FFFFFFE, 0x7FFFFFFF, 0x80000000, 0x80000001, 0xFFFFFFF0, 0xFFFFFFFE, 0xFFFFFFFF,
+    0xFFFF0000, 0x0F0F0F0F, 0xF0F0F0F0, 0x55555555, 0xAAAAAAAA, 0x01234567, 0x89ABCDEF,
+    0x3F800000, 0x7F800000, 0x7FC00000, 0x7FA00000, 0xFFC00000, 0x80000000 | 1,
+} | {(-k) & M32 for k in range(1, 17)})
+
+_I64_EDGES = sorted({
+    0, 1, 2, 3, 7, 8, 16, 31, 32, 33, 63, 64, 65, 100, 255, 256, 65535, 65536,
+    0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0x100000000, 0x100000001,
+    0x7FFFFFFFFFFFFFFE, 0x7FFFFFFFFFFFFFFF, 0x8000000000000000, 0x8000000000000001,
+    0xFFFFFFFF00000000, 0xFFFFFFFF80000000, 0xFFFFFFFFFFFFFFFE, M64,
+    0x0123456789ABCDEF, 0xFEDCBA9876543210, 0x5555555555555555, 0xAAAAAAAAAAAAAAAA,
+    0x3FF0000000000000, 0x7FF0000000000000, 0x7FF8000000000000, 0x7FF4000000000000,
+    (1 << 53) + 1, (1 << 63) + (1 << 39) + 1, (1 << 24) + 1,
+} | {(-k) & M64 for k in range(1, 17)})
+
+_F32_EDGES = sorted({
+    0x00000000, 0x80000000, 0x00000001, 0x80000001, 0x007FFFFF, 0x807FFFFF, 0x00800000,
+    0x80800000, 0x3F800000, 0xBF800000, 0x3F000000, 0xBF000000, 0x3FC00000, 0xBFC00000,
+    0x40200000, 0xC0200000, 0x3F7FFFFF, 0xBF7FFFFF, 0x3E800000, 0x40000000, 0xC0000000,
+    0x7F7FFFFF, 0xFF7FFFFF, 0x7F800000, 0xFF800000, 0x7FC00000, 0xFFC00000, 0x7FA00000,
+    0xFFA00000, 0x7F800001, 0xFF800001, 0x7FFFFFFF, 0xFFFFFFFF, 0x7FC00001, 0x7FE00000,
+    0x4F000000, 0xCF000000, 0x4EFFFFFF, 0xCEFFFFFF, 0xCF000001, 0x4F800000, 0x4F7FFFFF,
+    0x5F000000, 0xDF000000, 0x5EFFFFFF, 0xDF000001, 0x5F800000, 0x5F7FFFFF,
+    0x4B000000, 0xCB000000, 0x4B800000, 0x4B7FFFFF, 0x4AFFFFFF, 0x4B000001, 0xCAFFFFFF,
+    0x40490FDB, 0x3DCCCCCD, 0x42F60000, 0x7E800000, 0x01000000,
+})
+
+_F64_EDGES = sorted({
+    0x0000000000000000, 0x8000000000000000, 0x0000000000000001, 0x8000000000000001,
+    0x000FFFFFFFFFFFFF, 0x800FFFFFFFFFFFFF, 0x0010000000000000, 0x8010000000000000,
+    0x3FF0000000000000, 0xBFF0000000000000, 0x3FE0000000000000, 0xBFE0000000000000,
+    0x3FF8000000000000, 0xBFF8000000000000, 0x4004000000000000, 0xC004000000000000,
+    0x3FEFFFFFFFFFFFFF, 0xBFEFFFFFFFFFFFFF, 0x4000000000000000, 0x3FD0000000000000,
+    0x7FEFFFFFFFFFFFFF, 0xFFEFFFFFFFFFFFFF, 0x7FF0000000000000, 0xFFF0000000000000,
+    0x7FF8000000000000, 0xFFF8000000000000, 0x7FF4000000000000, 0xFFF4000000000000,
+    0x7FF0000000000001, 0xFFF0000000000001, 0x7FFFFFFFFFFFFFFF, 0xFFFFFFFFFFFFFFFF,
+    0x7FF8000000000001, 0x7FFC000000000000,
+    0x41E0000000000000, 0xC1E0000000000000, 0x41DFFFFFFFC00000, 0x41DFFFFFFFFFFFFF,
+    0xC1E0000000200000, 0xC1E00000001FFFFF, 0x41F0000000000000, 0x41EFFFFFFFFFFFFF,
+    0x41EFFFFFFFE00000, 0x43E0000000000000, 0xC3E0000000000000, 0x43DFFFFFFFFFFFFF,
+    0xC3E0000000000001, 0x43F0000000000000, 0x43EFFFFFFFFFFFFF,
+    0x4330000000000000, 0x4340000000000000, 0x432FFFFFFFFFFFFF, 0x4330000000000001,
+    0xC330000000000000, 0x400921FB54442D18, 0x3FB999999999999A,
+    0x47EFFFFFE0000000, 0x47EFFFFFF0000000, 0x47EFFFFFEFFFFFFF, 0xC7EFFFFFF0000000,
+    0x36A0000000000000, 0x3690000000000000, 0x3698000000000000, 0x380FFFFFC0000000,
+    0x3810000000000000, 0x7E37E43C8800759C,
+})
+
+
+@dataclass(frozen=True)
+class FuncArg:
+    """A funcref argument: the module's exported function number ``k``
+    (modulo their count), resolved in each engine."""
+
+    k: int
+
+
+#: externref arguments: null or a host value (small ints; both engines give
+#: the same Python object back, so externref results compare by value).
+EXTERN_VALUES: list[Any] = [None, 1, 2, 3]
+FUNC_VALUES: list[Any] = [None, FuncArg(0), FuncArg(1)]
+
+EDGES: dict[str, list[Any]] = {"i32": _I32_EDGES, "i64": _I64_EDGES, "f32": _F32_EDGES,
+                               "f64": _F64_EDGES, "externref": EXTERN_VALUES,
+                               "funcref": FUNC_VALUES}
+
+#: Small edge sets, combined pairwise for functions of two or more parameters.
+CORE: dict[str, list[Any]] = {
+    "i32": [0, 1, 2, 31, 32, 0x10000, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFE, M32],
+    "i64": [0, 1, 2, 63, 64, 0x80000000, 0x100000000, 0x7FFFFFFFFFFFFFFF, 0x8000000000000000, M64],
+    "f32": [0x00000000, 0x80000000, 0x3F800000, 0xBFC00000, 0x00000001, 0x7F7FFFFF, 0x7F800000,
+            0xFF800000, 0x7FC00000, 0xFFC00000, 0x7FA00000, 0x4F000000],
+    "f64": [0x0000000000000000, 0x8000000000000000, 0x3FF0000000000000, 0xBFF8000000000000,
+            0x0000000000000001, 0x7FEFFFFFFFFFFFFF, 0x7FF0000000000000, 0xFFF0000000000000,
+            0x7FF8000000000000, 0xFFF8000000000000, 0x7FF4000000000000, 0x41E0000000000000],
+    "externref": EXTERN_VALUES,
+    "funcref": FUNC_VALUES,
+}
+
+
+def sweep_args(params: tuple[str, ...]) -> list[list[Any]]:
+    """Deterministic argument lists that put every edge value in every
+    position (the other positions cycling through their edges), plus, for
+    two or more parameters, every pair of CORE values in the first two."""
+    if not params:
+        return [[]]
+    out: list[list[Any]] = []
+    seen: set[tuple[Any, ...]] = set()
+
+    def add(args: list[Any]) -> None:
+        key = tuple(args)
+        if key not in seen:
+            seen.add(key)
+            out.append(args)
+
+    for i, t in enumerate(params):
+        for k, e in enumerate(EDGES[t]):
+            add([e if j == i else EDGES[u][(k * (2 * j + 3) + i) % len(EDGES[u])]
+                 for j, u in enumerate(params)])
+    if len(params) >= 2:
+        t0, t1 = params[0], params[1]
+        for k, (a, b) in enumerate((a, b) for a in CORE[t0] for b in CORE[t1]):
+            add([a, b] + [EDGES[u][k % len(EDGES[u])] for u in params[2:]])
+    return out
+
+
+def _f32_value_bits(x: float) -> int:
+    return N.f32_to_bits(N.f32_round(x))
+
+
+#: Raw argument bits per numeric type (unsigned ints; floats as IEEE bits);
+#: for reference types, the values of EDGES.
+ARG_BITS: dict[str, st.SearchStrategy[Any]] = {
+    "externref": st.sampled_from(EXTERN_VALUES),
+    "funcref": st.sampled_from(FUNC_VALUES),
+    "i32": st.one_of(
+        st.sampled_from(_I32_EDGES),
+        st.integers(0, 70),
+        st.integers(0, 0x10010),
+        st.integers(0, M32),
+        st.integers(-(1 << 31), (1 << 31) - 1).map(lambda v: v & M32),
+    ),
+    "i64": st.one_of(
+        st.sampled_from(_I64_EDGES),
+        st.integers(0, 70),
+        st.integers(0, 0x10010),
+        st.integers(0, M64),
+        st.integers(-(1 << 31), (1 << 31) - 1).map(lambda v: v & M64),
+    ),
+    "f32": st.one_of(
+        st.sampled_from(_F32_EDGES),
+        st.floats(width=32, allow_nan=False).map(_f32_value_bits),
+        st.floats(-1e6, 1e6, width=32).map(_f32_value_bits),
+        st.integers(0, M32),
+    ),
+    "f64": st.one_of(
+        st.sampled_from(_F64_EDGES),
+        st.floats(allow_nan=False).map(N.f64_to_bits),
+        st.floats(-1e6, 1e6).map(N.f64_to_bits),
+        st.integers(0, M64),
+    ),
+}
+
+
+def describe(t: str, b: Any, func_names: list[str] | None = None) -> str:
+    """A WAT-like rendering of raw bits of type t, for reproducers.
+
+    References: None is null; an externref is a host value; a funcref
+    argument is a FuncArg (named from func_names when given); a result
+    reference is "null"/"non-null" (funcref) or ("extern", value).
+    """
+    if b is None or b == "null":
+        return "(ref.null func)" if t == "funcref" else "(ref.null extern)"
+    if isinstance(b, FuncArg):
+        name = func_names[b.k % len(func_names)] if func_names else f"#{b.k}"
+        return f"(ref.func {name!r})"
+    if isinstance(b, tuple) and b and b[0] == "extern":
+        return f"(ref.extern {b[1]!r})"
+    if t == "externref":
+        return f"(ref.extern {b!r})"
+    if t == "i32":
+        return f"(i32.const {_signed(b, 32)})"
+    if t == "i64":
+        return f"(i64.const {_signed(b, 64)})"
+    if t == "f32":
+        x = N.f32_from_bits(b)
+        return f"(f32.const {x!r} ;; bits 0x{b:08x})" if x == x else f"(f32 bits 0x{b:08x})"
+    if t == "f64":
+        x = N.f64_from_bits(b)
+        return f"(f64.const {x!r} ;; bits 0x{b:016x})" if x == x else f"(f64 bits 0x{b:016x})"
+    if b == "non-null":
+        return "(ref.func)"
+    return f"({t} {b!r})"
+    return f"({t} {b!r})"
+
+
+# ------------------------------------------------------------------ engines
+
+
+def _wasmbox_engine() -> Engine:
+    cfg = Config()
+    cfg.max_memory_pages = MEMORY_PAGES_LIMIT
+    cfg.max_table_elements = TABLE_ELEMENTS_LIMIT
+    cfg.max_call_depth = WASMBOX_MAX_CALL_DEPTH
+    return Engine(cfg)
+
+
+def _wasmtime_engine() -> W.Engine:
+    cfg = W.Config()
+    cfg.consume_fuel = True
+    cfg.max_wasm_stack = WASMTIME_MAX_WASM_STACK
+    return W.Engine(cfg)
+
+
+WB_ENGINE = _wasmbox_engine()
+WT_ENGINE = _wasmtime_engine()
+
+
+def _wasmtime_spectest(store: W.Store) -> dict[str, Any]:
+    def noop(*args: Any) -> None:
+        return None
+
+    i32, i64, f32, f64 = W.ValType.i32(), W.ValType.i64(), W.ValType.f32(), W.ValType.f64()
+    prints = {"print": [], "print_i32": [i32], "print_i64": [i64], "print_f32": [f32],
+              "print_f64": [f64], "print_i32_f32": [i32, f32], "print_f64_f64": [f64, f64]}
+    items: dict[str, Any] = {name: W.Func(store, W.FuncType(ps, []), noop)
+                             for name, ps in prints.items()}
+    items["global_i32"] = W.Global(store, W.GlobalType(i32, False), W.Val.i32(666))
+    items["global_i64"] = W.Global(store, W.GlobalType(i64, False), W.Val.i64(666))
+    items["global_f32"] = W.Global(store, W.GlobalType(f32, False), W.Val.f32(666.6))
+    items["global_f64"] = W.Global(store, W.GlobalType(f64, False), W.Val.f64(666.6))
+    items["table"] = W.Table(store, W.TableType(W.ValType.funcref(), W.Limits(10, 20)), None)
+    items["memory"] = W.Memory(store, W.MemoryType(W.Limits(1, 2)))
+    return items
+
+
+def _type_name(t: Any) -> str:
+    """The name of a value type of either engine ("i32" ... "funcref", "externref").
+
+    wasmtime-py prints externref as "anyref", so its types are named by
+    equality with its constructors.
+    """
+    if isinstance(t, W.ValType):
+        for name in NUM_TYPES + REF_TYPES:
+            if t == getattr(W.ValType, name)():
+                return name
+    return str(t)
+
+
+def _wt_is_null(v: Any) -> bool:
+    """wasmtime-py gives a null reference as None, or (Table.get,
+    Global.value) as a Val whose value is None."""
+    return v is None or (isinstance(v, W.Val) and v.value is None)
+
+
+@dataclass(frozen=True)
+class ExportedFunc:
+    name: str
+    params: tuple[str, ...]
+    results: tuple[str, ...]
+
+    @property
+    def callable(self) -> bool:
+        """Whether arguments can be made for every parameter (all Wasm 2.0 types)."""
+        return all(p in NUM_TYPES + REF_TYPES for p in self.params)
+
+
+@dataclass(frozen=True)
+class ExportedGlobal:
+    name: str
+    type: str
+    mutable: bool
+
+
+def _wat_name(name: str) -> str:
+    return '"' + "".join(f"\\{b:02x}" for b in name.encode("utf-8")) + '"'
+
+
+_AS_INT = {"f32": "i32", "f64": "i64"}
+_TO_INT = {"f32": "i32.reinterpret_f32", "f64": "i64.reinterpret_f64"}
+_FROM_INT = {"f32": "f32.reinterpret_i32", "f64": "f64.reinterpret_i64"}
+
+
+def probe_text(funcs: list[ExportedFunc], globals_: list[ExportedGlobal]) -> str:
+    """The WAT of the probe module (see the module docstring).
+
+    Imports are named by hex escapes only; the probe's own exports are
+    ``c<k>`` (calls) and ``g<k>`` (global reads).
+    """
+    out = ["(module"]
+    for k, f in enumerate(funcs):
+        ps = " ".join(f.params)
+        rs = " ".join(f.results)
+        out.append(f"  (import \"t\" {_wat_name(f.name)} (func $i{k} (param {ps}) (result {rs})))")
+    for k, g in enumerate(globals_):
+        ty = f"(mut {g.type})" if g.mutable else g.type
+        out.append(f"  (import \"t\" {_wat_name(g.name)} (global $h{k} {ty}))")
+    for k, f in enumerate(funcs):
+        ps = " ".join(_AS_INT.get(p, p) for p in f.params)
+        rs = " ".join(_AS_INT.get(r, r) for r in f.results)
+        body = []
+        for i, p in enumerate(f.params):
+            body.append(f"local.get {i}")
+            if p in _FROM_INT:
+                body.append(_FROM_INT[p])
+        body.append(f"call $i{k}")
+        n = len(f.params)
+        for j in reversed(range(len(f.results))):
+            body.append(f"local.set {n + j}")
+        for j, r in enumerate(f.results):
+            body.append(f"local.get {n + j}")
+            if r in _TO_INT:
+                body.append(_TO_INT[r])
+        locs = " ".join(f.results)
+        out.append(f"  (func (export \"c{k}\") (param {ps}) (result {rs}) (local {locs})\n    "
+                   + " ".join(body) + ")")
+    for k, g in enumerate(globals_):
+        rt = _AS_INT.get(g.type, g.type)
+        conv = _TO_INT.get(g.type, "")
+        out.append(f"  (func (export \"g{k}\") (result {rt}) global.get $h{k} {conv})")
+    out.append(")")
+    return "\n".join(out)
+
+
+_INDIRECT_CALLS = frozenset({"call_indirect", "return_call_indirect", "call_ref",
+                             "return_call_ref"})
+
+
+def nan_nondeterministic_funcs(m: sm.Module) -> set[int]:
+    """Indices (in the function index space) of the functions that may run a
+    NaN-nondeterministic instruction: their own body or any function they
+    can call. An indirect call is taken to reach every function."""
+    n_imp = len(m.imports_of(sm.ExternKind.FUNC))
+    own: set[int] = set()
+    callees: dict[int, set[int]] = {}
+    indirect: set[int] = set()
+    for j, f in enumerate(m.funcs):
+        i = n_imp + j
+        callees[i] = set()
+        for ins in f.body:
+            if ins.op in NAN_NONDETERMINISTIC:
+                own.add(i)
+            elif ins.op in ("call", "return_call"):
+                callees[i].add(ins.imm[0])
+            elif ins.op in _INDIRECT_CALLS:
+                indirect.add(i)
+    result = set(own)
+    if own:
+        result |= indirect
+    changed = True
+    while changed:
+        changed = False
+        for i, cs in callees.items():
+            if i not in result and cs & result:
+                result.add(i)
+                changed = True
+    return result
+
+
+AUGMENT_PREFIX = "diff-support:"
+
+
+def export_all_state(data: bytes) -> bytes:
+    """data with every memory, table and global exported (as
+    ``AUGMENT_PREFIX`` + kind + index) so that the state the engines keep
+    can be compared even where the module does not export it. Raises what
+    decoding and encoding raise."""
+    m = decode_module(data)
+    exported = {(e.kind, e.index) for e in m.exports}
+    names = {e.name for e in m.exports}
+    spaces = ((sm.ExternKind.MEM, len(m.mems)), (sm.ExternKind.TABLE, len(m.tables)),
+              (sm.ExternKind.GLOBAL, len(m.globals)))
+    added = False
+    for kind, n_defined in spaces:
+        for i in range(len(m.imports_of(kind)) + n_defined):
+            name = f"{AUGMENT_PREFIX}{kind.name.lower()}{i}"
+            if (kind, i) not in exported and name not in names:
+                m.exports.append(sm.Export(name, kind, i))
+                added = True
+    return encode_module(m) if added else data
+
+
+class Pair:
+    """One module compiled in both engines, plus its wasmtime probe.
+
+    Both engines load the same bytes: the module with all its memories,
+    tables and globals exported (:func:`export_all_state`).
+
+    Raises Disagreement when the engines disagree on the exports' types,
+    and what the engines raise for a module they cannot load (a failure:
+    the suite's modules are valid).
+    """
+
+    def __init__(self, case: ModuleCase) -> None:
+        self.case = case
+        data = export_all_state(case.data)
+        self.wb_module = Module(WB_ENGINE, data)
+        self.wt_module = W.Module(WT_ENGINE, data)
+        syntax = self.wb_module.syntax
+        nondet = nan_nondeterministic_funcs(syntax)
+        #: whether some function of the module may make a NaN nondeterministically
+        self.nondeterministic = bool(nondet)
+        #: the same per exported function name
+        self.nondeterministic_export = {e.name: e.index in nondet for e in syntax.exports
+                                        if e.kind is sm.ExternKind.FUNC}
+        self.funcs: list[ExportedFunc] = []
+        self.globals: list[ExportedGlobal] = []
+        self.memories: list[str] = []
+        self.tables: list[tuple[str, str]] = []  # (name, element type)
+        wb_exports = self.wb_module.exports
+        wt_exports = self.wt_module.exports
+        if [e.name for e in wb_exports] != [e.name for e in wt_exports]:
+            raise Disagreement(f"{case.where}: export names differ")
+        for e, w in zip(wb_exports, wt_exports):
+            ty, wty = e.type, w.type
+            if type(ty).__name__ != type(wty).__name__:
+                raise Disagreement(f"{case.where}: export {e.name!r} kinds differ: "
+                                   f"{type(ty).__name__} vs {type(wty).__name__}")
+            if isinstance(wty, W.FuncType):
+                ps = tuple(_type_name(p) for p in ty.params)
+                rs = tuple(_type_name(r) for r in ty.results)
+                if ps != tuple(map(_type_name, wty.params)) or \
+                        rs != tuple(map(_type_name, wty.results)):
+                    raise Disagreement(f"{case.where}: export {e.name!r} types differ: "
+                                       f"{ps}->{rs} vs {wty.params}->{wty.results}")
+                self.funcs.append(ExportedFunc(e.name, ps, rs))
+            elif isinstance(wty, W.GlobalType):
+                t = _type_name(ty.content)
+                if t != _type_name(wty.content) or ty.mutable != wty.mutable:
+                    raise Disagreement(f"{case.where}: export {e.name!r} global types differ")
+                self.globals.append(ExportedGlobal(e.name, t, ty.mutable))
+            elif isinstance(wty, W.MemoryType):
+                self.memories.append(e.name)
+            elif isinstance(wty, W.TableType):
+                self.tables.append((e.name, _type_name(wty.element)))
+        self.callable = [f for f in self.funcs if f.callable]
+        self._probes: dict[tuple[str, ...], W.Module] = {}
+
+    def probe(self, funcs: list[ExportedFunc]) -> W.Module:
+        """The compiled probe for these functions and every exported global."""
+        key = tuple(f.name for f in funcs)
+        m = self._probes.get(key)
+        if m is None:
+            m = self._probes[key] = W.Module(WT_ENGINE, W.wat2wasm(probe_text(funcs, self.globals)))
+        return m
+
+
+# ------------------------------------------------------------------ outcomes
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a call did: ``kind`` "ok" (``values``: typed bits), "trap"
+    (``detail``: the trap's spec message), "exhausted", "fuel" (wasmtime
+    only: out of fuel)."""
+
+    kind: str
+    values: tuple[tuple[str, Any], ...] = ()
+    detail: str = ""
+
+    def show(self) -> str:
+        if self.kind == "ok":
+            return "returns " + (" ".join(describe(t, v) for t, v in self.values) or "nothing")
+        if self.kind == "trap":
+            return f"traps: {self.detail}"
+        return self.kind
+
+
+_WT_TRAPS = {
+    W.TrapCode.MEMORY_OUT_OF_BOUNDS: "out of bounds memory access",
+    W.TrapCode.HEAP_MISALIGNED: "misaligned memory access",
+    W.TrapCode.TABLE_OUT_OF_BOUNDS: "out of bounds table access",
+    W.TrapCode.INDIRECT_CALL_TO_NULL: "uninitialized element",
+    W.TrapCode.BAD_SIGNATURE: "indirect call type mismatch",
+    W.TrapCode.INTEGER_OVERFLOW: "integer overflow",
+    W.TrapCode.INTEGER_DIVISION_BY_ZERO: "integer divide by zero",
+    W.TrapCode.BAD_CONVERSION_TO_INTEGER: "invalid conversion to integer",
+    W.TrapCode.UNREACHABLE: "unreachable",
+    W.TrapCode.NULL_REFERENCE: "null reference",
+}
+
+
+def wasmtime_outcome(exc: BaseException) -> Outcome:
+    """The Outcome of a wasmtime exception. Raises it again when it is not a trap."""
+    if not isinstance(exc, W.Trap):
+        raise exc
+    code = exc.trap_code
+    if code is W.TrapCode.OUT_OF_FUEL:
+        return Outcome("fuel")
+    if code is W.TrapCode.STACK_OVERFLOW:
+        return Outcome("exhausted")
+    if code in _WT_TRAPS:
+        return Outcome("trap", detail=_WT_TRAPS[code])
+    return Outcome("trap", detail=f"wasmtime {code}: {exc.message}")
+
+
+def wasmbox_outcome(exc: Trap) -> Outcome:
+    if exc.code.value == "call stack exhausted":
+        return Outcome("exhausted")
+    return Outcome("trap", detail=exc.code.value)
+
+
+class _Guard:
+    """Around a wasmbox call: a wall-clock limit (main thread only; else no
+    limit), and no cyclic garbage collection -- a collection inside a deep
+    recursion would run wasmtime-py finalizers with no Python stack left
+    ("Exception ignored in Managed.__del__", a leaked wasmtime object)."""
+
+    def __init__(self) -> None:
+        self.enabled = hasattr(signal, "setitimer") and \
+            threading.current_thread() is threading.main_thread()
+
+    def __enter__(self) -> None:
+        self.gc_was_enabled = gc.isenabled()
+        gc.disable()
+        if self.enabled:
+            def on_alarm(signum: int, frame: Any) -> None:
+                raise CallTimeout(f"wasmbox call took more than {WASMBOX_CALL_SECONDS:g} s")
+
+            self.previous = signal.signal(signal.SIGALRM, on_alarm)
+            signal.setitimer(signal.ITIMER_REAL, WASMBOX_CALL_SECONDS)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.enabled:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
+        if self.gc_was_enabled:
+            gc.enable()
+
+
+GUARD = _Guard()
+
+
+def _ref_value(t: str, is_null: bool, v: Any) -> Any:
+    """Comparable form of a reference: "null"; ("extern", host value);
+    "non-null" for a function (function identities are not compared)."""
+    if is_null:
+        return "null"
+    return ("extern", v) if t == "externref" else "non-null"
+
+
+def _wb_value_bits(t: str, v: Any) -> Any:
+    if t == "i32" or t == "i64":
+        return v
+    if t == "f32":
+        return N.f32_to_bits(v)
+    if t == "f64":
+        return N.f64_to_bits(v)
+    return _ref_value(t, v is None, v)
+
+
+def _wt_value_bits(t: str, v: Any) -> Any:
+    if t in ("i32", "f32"):
+        return v & M32
+    if t in ("i64", "f64"):
+        return v & M64
+    return _ref_value(t, _wt_is_null(v), v)
+
+
+# ------------------------------------------------------------------ sessions
+
+
+@dataclass
+class Stats:
+    """Counts over calls (all of them reported by the test)."""
+
+    counts: Counter = field(default_factory=Counter)
+    compared_funcs: set = field(default_factory=set)  # (where, name) compared at least once
+    attempted_funcs: set = field(default_factory=set)
+
+    def merge(self, other: "Stats") -> None:
+        self.counts.update(other.counts)
+        self.compared_funcs |= other.compared_funcs
+        self.attempted_funcs |= other.attempted_funcs
+
+
+class Session:
+    """Fresh instances of a Pair in both engines, called in lockstep.
+
+    Only the functions in ``funcs`` (a group of ``pair.callable``) can be
+    called. ``history`` lists the calls made on the current instances (for
+    reproducers). Raises Disagreement.
+    """
+
+    def __init__(self, pair: Pair, funcs: list[ExportedFunc], stats: Stats) -> None:
+        self.pair = pair
+        self.funcs = funcs
+        self.stats = stats
+        self.probe_module = pair.probe(funcs)
+        self.probe_name = {f.name: f"c{k}" for k, f in enumerate(funcs)}
+        self.history: list[Any] = []  # (ExportedFunc, args) or a note
+        self.live = False
+        self._start()
+
+    # -- instantiation ----------------------------------------------------------
+    def close(self) -> None:
+        """Give back what the current instances hold (wasmbox stores that
+        can be closed are closed; wasmtime's are dropped)."""
+        close = getattr(getattr(self, "wb_store", None), "close", None)
+        if close is not None:
+            close()
+        self.live = False
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _start(self) -> None:
+        p = self.pair
+        self.close()
+        self.history = []
+        wb_exc: BaseException | None = None
+        wt_exc: BaseException | None = None
+        self.wb_store = Store(WB_ENGINE)
+        try:
+            linker = Linker(WB_ENGINE)
+            define_spectest(linker, self.wb_store)
+            with GUARD:
+                inst = linker.instantiate(self.wb_store, p.wb_module)
+            self.wb_exports = inst.exports(self.wb_store)
+        except Exception as e:  # noqa: BLE001 - compared below
+            wb_exc = e
+        self.wt_store = W.Store(WT_ENGINE)
+        self.wt_store.set_limits(memory_size=MEMORY_PAGES_LIMIT << 16,
+                                 table_elements=TABLE_ELEMENTS_LIMIT)
+        self.wt_store.set_fuel(FUEL)
+        try:
+            # Linker, not Instance.exports: wasmtime-py's exports() wraps every
+            # export, which is slow for modules with hundreds of them.
+            self.wt_linker = W.Linker(WT_ENGINE)
+            for name, item in _wasmtime_spectest(self.wt_store).items():
+                self.wt_linker.define(self.wt_store, "spectest", name, item)
+            wt_inst = self.wt_linker.instantiate(self.wt_store, p.wt_module)
+            self.wt_linker.define_instance(self.wt_store, "t", wt_inst)
+            probe = self.wt_linker.instantiate(self.wt_store, self.probe_module)
+            self.wt_probe = probe.exports(self.wt_store)
+        except Exception as e:  # noqa: BLE001 - compared below
+            wt_exc = e
+        if wb_exc is None and wt_exc is None:
+            self.live = True
+            self.stats.counts["instances"] += 1
+            return
+        self.live = False
+        if wb_exc is not None and wt_exc is not None:
+            wb = wasmbox_outcome(wb_exc).show() if isinstance(wb_exc, Trap) else \
+                f"{type(wb_exc).__name__}: {wb_exc}"
+            self.stats.counts["instantiation refused by both"] += 1
+            if isinstance(wt_exc, W.Trap) and isinstance(wb_exc, Trap):
+                wt = wasmtime_outcome(wt_exc)
+                if wt.kind == "fuel":
+                    self.stats.counts["instantiation out of fuel"] += 1
+                    return
+                if wt != wasmbox_outcome(wb_exc):
+                    raise Disagreement(f"{p.case.where}: instantiation traps differ: "
+                                       f"wasmbox {wb}, wasmtime {wt.show()}")
+            return
+        raise Disagreement(
+            f"{p.case.where}: instantiation: wasmbox "
+            f"{'ok' if wb_exc is None else repr(wb_exc)}, wasmtime "
+            f"{'ok' if wt_exc is None else repr(wt_exc)}")
+
+    def restart(self) -> None:
+        """Replace both instances (after a call that only one engine finished)."""
+        self.stats.counts["restarts"] += 1
+        self._start()
+
+    # -- arguments ---------------------------------------------------------------
+    def _func_name(self, a: FuncArg) -> str:
+        funcs = self.pair.funcs
+        return funcs[a.k % len(funcs)].name
+
+    def _wb_arg(self, t: str, b: Any) -> Any:
+        if t == "f32":
+            return N.f32_from_bits(b)
+        if t == "f64":
+            return N.f64_from_bits(b)
+        if isinstance(b, FuncArg):
+            return self.wb_exports[self._func_name(b)]
+        return b
+
+    def _wt_arg(self, t: str, b: Any) -> Any:
+        if t in NUM_TYPES:
+            return _signed(b, 32 if t in ("i32", "f32") else 64)
+        if isinstance(b, FuncArg):
+            return self.wt_linker.get(self.wt_store, "t", self._func_name(b))
+        return b
+
+    # -- calls -------------------------------------------------------------------
+    def call(self, f: ExportedFunc, args: list[int]) -> None:
+        """Call f with raw argument bits in both engines and compare.
+
+        Raises Disagreement; when the same call disagrees on fresh instances
+        too, the reproducer shows that call alone.
+        """
+        try:
+            self._call(f, args)
+        except Disagreement:
+            if self.history:
+                with Session(self.pair, self.funcs, Stats()) as fresh:
+                    try:
+                        fresh._call(f, args)
+                    except Disagreement as e:
+                        raise Disagreement(str(e)) from None
+            raise
+
+    def _call(self, f: ExportedFunc, args: list[int]) -> None:
+        if not self.live:
+            return
+        p = self.pair
+        key = (p.case.where, f.name)
+        self.stats.attempted_funcs.add(key)
+        text = (f, args)
+        self.wt_store.set_fuel(FUEL)
+        try:
+            wt_args = [self._wt_arg(t, b) for t, b in zip(f.params, args)]
+            res = self.wt_probe[self.probe_name[f.name]](self.wt_store, *wt_args)
+            rl = [] if res is None else (list(res) if isinstance(res, list) else [res])
+            wt = Outcome("ok", tuple((t, _wt_value_bits(t, v)) for t, v in zip(f.results, rl)))
+        except Exception as e:  # noqa: BLE001 - classified
+            wt = wasmtime_outcome(e)
+        fuel_used = FUEL - self.wt_store.get_fuel()
+        if wt.kind == "fuel":
+            self.stats.counts["calls skipped: wasmtime out of fuel"] += 1
+            self.restart()
+            return
+        wb_func = self.wb_exports[f.name]
+        try:
+            with GUARD:
+                out = wb_func.call_raw(self.wb_store,
+                                       [self._wb_arg(t, b) for t, b in zip(f.params, args)])
+            wb = Outcome("ok", tuple((t, _wb_value_bits(t, v)) for t, v in zip(f.results, out)))
+        except Trap as e:
+            wb = wasmbox_outcome(e)
+        except CallTimeout as e:
+            raise Disagreement(self._report(text, f"{e}", wt.show())) from None
+        except Exception as e:  # noqa: BLE001 - an engine bug: reported
+            raise Disagreement(self._report(text, f"raises {type(e).__name__}: {e}", wt.show())) \
+                from None
+        if (wb.kind == "exhausted") != (wt.kind == "exhausted"):
+            # The depth at which the stack runs out is implementation defined,
+            # but wasmbox's is Config.max_call_depth calls: it cannot be
+            # reached by a call that wasmtime finished on fewer instructions.
+            if wb.kind == "exhausted" and fuel_used < WB_ENGINE.config.max_call_depth:
+                raise Disagreement(self._report(text, wb.show(), wt.show()
+                                                + f" after only {fuel_used} units of fuel"))
+            self.stats.counts["calls not compared: exactly one engine exhausted the stack"] += 1
+            self.restart()
+            return
+        self._compare(text, f, args, wb, wt)
+        self.history.append(text)  # rendered only for a report
+        self.stats.counts["calls compared"] += 1
+        self.stats.counts[f"calls compared: {wb.kind}"] += 1
+        self.stats.compared_funcs.add(key)
+        self.check_state(full=False)
+
+    def _compare(self, text: Any, f: ExportedFunc, args: list[int], wb: Outcome,
+                 wt: Outcome) -> None:
+        if wb.kind != wt.kind or wb.detail != wt.detail:
+            raise Disagreement(self._report(text, wb.show(), wt.show()))
+        if wb.kind != "ok":
+            return
+        noncanon_arg = any(_nan_info(t, b)[0] and not _nan_info(t, b)[2]
+                           for t, b in zip(f.params, args) if t in ("f32", "f64"))
+        for (t, o), (_, w) in zip(wb.values, wt.values):
+            if t in ("f32", "f64"):
+                ok = floats_agree(t, o, w, self.pair.nondeterministic_export[f.name],
+                                  noncanon_arg)
+                if ok and o != w:
+                    self.stats.counts["float results differing only as the spec allows (NaN)"] += 1
+            else:
+                ok = o == w
+            if not ok:
+                raise Disagreement(self._report(text, wb.show(), wt.show()))
+
+    def _show_call(self, call: Any) -> str:
+        if isinstance(call, str):
+            return call
+        f, args = call
+        names = [g.name for g in self.pair.funcs]
+        return f"(invoke {f.name!r} " + \
+            " ".join(describe(t, b, names) for t, b in zip(f.params, args)) + ")"
+
+    def _report(self, text: Any, wb: str, wt: str, what: str = "") -> str:
+        case = self.pair.case
+        lines = [f"engines disagree on {case.where}{what}", "module:"]
+        if case.source is not None:
+            src = case.source.strip()
+            if len(src) > MAX_SOURCE:
+                src = src[:MAX_SOURCE] + f"\n;; ... (cut: the whole module is at {case.where})"
+            lines.append("  " + src.replace("\n", "\n  "))
+        else:
+            lines.append(f"  (binary module, {len(case.data)} bytes: {case.data.hex()})")
+        lines.append("calls on a fresh instance:")
+        if len(self.history) > MAX_HISTORY:
+            lines.append(f"  ;; {len(self.history) - MAX_HISTORY} earlier calls left out")
+        lines.extend("  " + self._show_call(h) for h in self.history[-MAX_HISTORY:])
+        lines.append("  " + self._show_call(text))
+        lines.append(f"wasmbox:  {wb}")
+        lines.append(f"wasmtime: {wt}")
+        return "\n".join(lines)
+
+    # -- state ----------------------------------------------------------------------
+    def check_state(self, full: bool = True) -> None:
+        """Compare exported memories, globals (and, when full, tables). Raises Disagreement."""
+        if not self.live:
+            return
+        p = self.pair
+        for name in p.memories:
+            wbm = self.wb_exports[name]
+            wtm = self.wt_linker.get(self.wt_store, "t", name)
+            n = wtm.data_len(self.wt_store)
+            ours_n = wbm.data_len(self.wb_store)
+            if ours_n != n:
+                raise Disagreement(self._report("(memory sizes)", f"memory {name!r}: "
+                                                f"{ours_n} bytes", f"{n} bytes"))
+            if not full and n > SMALL_MEMORY_BYTES:
+                continue
+            data = ctypes.string_at(wtm.data_ptr(self.wt_store), n)
+            ours = wbm.read(self.wb_store, 0, n)
+            if ours != data:
+                at = nan_blind_difference(ours, data) if p.nondeterministic else \
+                    next(i for i in range(n) if ours[i] != data[i])
+                if at is not None:
+                    raise Disagreement(self._report(
+                        "(memory contents)", f"memory {name!r}: first difference at {at}: "
+                        f"{bytes(ours[at:at + 16]).hex()}", data[at:at + 16].hex()))
+                # Only NaNs differ, as the spec allows: take wasmtime's bytes,
+                # so that later calls start from the same state again.
+                wbm.write(self.wb_store, data, 0)
+                self.stats.counts["memory NaN bytes differing as the spec allows (synced)"] += 1
+        for k, g in enumerate(p.globals):
+            wbg = self.wb_exports[g.name]
+            o = _wb_value_bits(g.type, wbg.raw)
+            self.wt_store.set_fuel(FUEL)
+            w = _wt_value_bits(g.type, self.wt_probe[f"g{k}"](self.wt_store))
+            if o == w:
+                continue
+            if g.type in ("f32", "f64") and floats_agree(g.type, o, w, p.nondeterministic, True):
+                # a NaN that differs as the spec allows: sync as for memories
+                wbg.raw = N.f32_from_bits(w) if g.type == "f32" else N.f64_from_bits(w)
+                self.stats.counts["global NaNs differing as the spec allows (synced)"] += 1
+                continue
+            raise Disagreement(self._report(f"(global {g.name!r})", describe(g.type, o),
+                                            describe(g.type, w)))
+        if full:
+            for name, et in p.tables:
+                wbt = self.wb_exports[name]
+                wtt = self.wt_linker.get(self.wt_store, "t", name)
+                size = wtt.size(self.wt_store)
+                ours = [_wb_value_bits(et, wbt.get(self.wb_store, i))
+                        for i in range(wbt.size(self.wb_store))]
+                if len(ours) != size:
+                    raise Disagreement(self._report(f"(table {name!r} size)", str(len(ours)),
+                                                    str(size)))
+                theirs = [_wt_value_bits(et, wtt.get(self.wt_store, i)) for i in range(size)]
+                if ours != theirs:
+                    at = next(i for i in range(size) if ours[i] != theirs[i])
+                    raise Disagreement(self._report(
+                        f"(table {name!r} contents)", f"[{at}] = {describe(et, ours[at])}",
+                        f"[{at}] = {describe(et, theirs[at])}"))
+
+
+def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
