@@ -12,13 +12,12 @@ Nothing here raises for bad input: failures are reported and counted.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import DecodeError, ParseError, WasmboxError
-from .report import display_name, manifest_commands, run_parallel
+from .report import display_name, manifest_commands, print_file_result, run_parallel, write_json
 
 
 @dataclass
@@ -116,21 +115,12 @@ def check_file(path: Path) -> FileResult:
     return res
 
 
-def run_files(files: list[Path], jobs: int = 1, json_out: str | None = None, verbose: bool = True) -> int:
+def run_files(files: list[Path], jobs: int = 1, json_out: str | None = None) -> int:
     """Check ``files``; print a line per file and the total. Returns the exit status."""
     results: list[FileResult] = run_parallel(check_file, files, jobs)
-    total_p = total_f = 0
     for r in results:
-        total_p += r.passed
-        total_f += r.failed
-        status = "ok  " if r.failed == 0 else "FAIL"
-        print(f"{status} {r.name}: {r.passed} passed, {r.failed} failed")
-        if verbose:
-            for f in r.failures[:10]:
-                print(f"       {f}")
-            if len(r.failures) > 10:
-                print(f"       ... and {len(r.failures) - 10} more")
-    if json_out:
-        Path(json_out).write_text(json.dumps({r.name: r.as_json() for r in results}, indent=1))
+        print_file_result(r.failed == 0, r.name, f"{r.passed} passed, {r.failed} failed", r.failures)
+    write_json(json_out, results)
+    total_p, total_f = sum(r.passed for r in results), sum(r.failed for r in results)
     print(f"{total_p} passed, {total_f} failed")
     return 0 if total_f == 0 else 1

@@ -54,3 +54,18 @@ def run_parallel(fn: Callable[[Path], T], files: list[Path], jobs: int) -> list[
         return [fn(f) for f in files]
     with ProcessPoolExecutor(max_workers=jobs) as ex:
         return list(ex.map(fn, files, chunksize=1))
+
+
+def print_file_result(ok: bool, name: str, counts: str, failures: list[str], limit: int = 8) -> None:
+    """One line per file (``ok``/``FAIL``), then its first failure reasons."""
+    print(f"{'ok  ' if ok else 'FAIL'} {name}: {counts}")
+    for f in failures[:limit]:
+        print(f"       {f}")
+    if len(failures) > limit:
+        print(f"       ... and {len(failures) - limit} more")
+
+
+def write_json(path: str | None, results: list) -> None:
+    """Write ``{file name: result.as_json()}`` to ``path`` when given."""
+    if path:
+        Path(path).write_text(json.dumps({r.name: r.as_json() for r in results}, indent=1))

@@ -15,7 +15,6 @@ reported and counted.
 """
 from __future__ import annotations
 
-import json
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +32,7 @@ from ..errors import (
 )
 from ..text import wast
 from .compare import ScriptValueError, matches, show, to_raw
-from .report import display_name, manifest_entry, run_parallel
+from .report import display_name, manifest_entry, print_file_result, run_parallel, write_json
 
 ASSERTIONS = (
     wast.AssertReturn, wast.AssertTrap, wast.AssertUninstantiable, wast.AssertExhaustion,
@@ -392,23 +391,17 @@ def _run_command(runner: ScriptRunner, cmd: Any, res: FileResult, alarm: _Alarm)
     res.failures.append(f"line {cmd.line}: {kind}: {reason}")
 
 
-def run_files(files: list[Path], jobs: int = 1, json_out: str | None = None, verbose: bool = True) -> int:
+def run_files(files: list[Path], jobs: int = 1, json_out: str | None = None) -> int:
     """Run scripts, print a line per file and the totals; returns the exit status."""
     results: list[FileResult] = run_parallel(run_file, files, jobs)
-    tp = tf = ts = tc = 0
     for r in results:
-        tp, tf, ts, tc = tp + r.passed, tf + r.failed, ts + r.skipped, tc + r.command_failures
         ok = r.failed == 0 and r.skipped == 0 and r.command_failures == 0
         extra = f", {r.command_failures} other commands failed" if r.command_failures else ""
-        print(f"{'ok  ' if ok else 'FAIL'} {r.name}: {r.passed} passed, {r.failed} failed, "
-              f"{r.skipped} skipped{extra}")
-        if verbose:
-            for f in r.failures[:8]:
-                print(f"       {f}")
-            if len(r.failures) > 8:
-                print(f"       ... and {len(r.failures) - 8} more")
-    if json_out:
-        Path(json_out).write_text(json.dumps({r.name: r.as_json() for r in results}, indent=1))
+        print_file_result(ok, r.name, f"{r.passed} passed, {r.failed} failed, {r.skipped} skipped{extra}",
+                          r.failures)
+    write_json(json_out, results)
+    tp, tf = sum(r.passed for r in results), sum(r.failed for r in results)
+    ts, tc = sum(r.skipped for r in results), sum(r.command_failures for r in results)
     if tc:
         print(f"({tc} non-assertion commands failed)")
     print(f"{tp} passed, {tf} failed, {ts} skipped")
