@@ -538,14 +538,18 @@ def test_unsupported_features() -> None:
     unsupported_(Module(types=[RecType((SubType(FuncType()), SubType(FuncType())))]), "gc")
     unsupported_(Module(types=[RecType((SubType(FuncType(), final=False),))]), "gc")
     unsupported_(Module(types=[ft()], tags=[Tag(TagType(0))]), "exceptions")
-    unsupported_(Module(mems=[Memory(MemType(Limits(1, addr=AddrType.I64)))]), "memory64")
     unsupported_(Module(mems=[Memory(MemType(Limits(1, 1, shared=True)))]), "threads")
-    unsupported_(Module(mems=[Memory(MemType(Limits(1), page_size_log2=0))]), "custom-page-sizes")
     unsupported_(Module(tables=[Table(TableType(Limits(1), FUNCREF), [Instr("ref.null", (AbsHeap.FUNC,))])]),
                  "function-references")
     unsupported_(module("i64.const 0; i64.const 0; i64.const 0; i64.const 0; i64.add128; drop; drop"),
                  "wide-arithmetic")
     unsupported_(Module(globals=[Global(GlobalType(I32), [Instr("v128.const", (0,))])]), "simd")
+
+
+def test_memory64_and_custom_page_sizes_are_supported() -> None:
+    # (tests/test_memory64.py and tests/test_custom_page_sizes.py hold the details)
+    validate_module(Module(mems=[Memory(MemType(Limits(1, addr=AddrType.I64)))]))
+    validate_module(Module(mems=[Memory(MemType(Limits(1), page_size_log2=0))]))
 
 
 def test_unsupported_is_not_validation_error() -> None:

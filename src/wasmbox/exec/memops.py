@@ -1,13 +1,19 @@
 """Emission of memory, table, global and reference instructions.
 
 Generated code reaches a memory through two names bound in its globals:
-``M<i>``, the memory's byte buffer (a ``bytearray`` that grows in place, so
-the binding never goes stale), and ``m<i>``, the memory object (for
-``memory.grow``). Loads and stores are pre-bound ``struct`` methods
-(``U32(M0, ea)[0]``, ``P32(M0, ea, v)``) or byte indexing; an access out of
-bounds raises ``struct.error``/``IndexError``, which the call boundary turns
-into the trap "out of bounds memory access". Effective addresses are
-``address + offset`` in Python ints (no wrap-around, never negative).
+``M<i>``, the memory's accessible bytes (``len`` = current size; the runtime
+may bind a new object there when the memory grows, so generated code reads
+the global at every use and never keeps it in a local), and ``m<i>``, the
+memory object (for ``memory.grow``). Loads and stores are pre-bound
+``struct`` methods (``U32(M0, ea)[0]``, ``P32(M0, ea, v)``) or byte
+indexing; an access out of bounds raises ``struct.error``/``IndexError``,
+which the call boundary turns into the trap "out of bounds memory access".
+Effective addresses are ``address + offset`` in Python ints (no
+wrap-around, never negative). For 64-bit memories (memory64) addresses and
+offsets are up to 2^64-1; loads through ``struct`` clamp the effective
+address below 2^63 (see :meth:`MemoryMixin._ea`) so that it still fails
+with ``struct.error``. Page sizes (custom-page-sizes) only change the shift
+of ``memory.size``; ``memory.grow`` is the memory object's business.
 
 Tables are ``T<i>`` (the element list) and ``t<i>`` (the table object);
 element segments ``E<i>`` (a list, emptied by ``elem.drop``); data segments
@@ -24,7 +30,12 @@ from __future__ import annotations
 
 from ..errors import UnsupportedFeature
 from ..syntax.module import MemArg
+from ..syntax.types import AddrType
 from .stack import CONST, EXPR, Entry, slot_entry
+
+#: effective addresses of 64-bit memories are clamped to this for ``struct``
+#: loads (see :meth:`MemoryMixin._ea`); no memory is ever this large
+EA_CLAMP = (1 << 63) - 1
 
 #: load op -> (format, how to finish the raw read)
 _LOADS = {
@@ -65,18 +76,33 @@ class MemoryMixin:
     def use_helper(self, name: str) -> str:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def _ea(self, addr: Entry, ma: MemArg) -> str:
-        if ma.offset == 0:
-            return addr.code
-        return f"({addr.code} + {ma.offset})"
+    def _is64(self, mem: int) -> bool:
+        return self.env.mems[mem].limits.addr is AddrType.I64
+
+    def _ea(self, addr: Entry, ma: MemArg, clamp: bool = False) -> str:
+        """The effective address ``addr + offset`` as code.
+
+        With ``clamp`` (loads of a 64-bit memory through ``struct``), an
+        address of 2^63 or more is replaced by :data:`EA_CLAMP`: past the end
+        of every memory all the same, but ``unpack_from`` raises
+        ``struct.error`` for it rather than ``OverflowError``.
+        """
+        if addr.kind == CONST and type(addr.value) is int:
+            ea = addr.value + ma.offset
+            return str(min(ea, EA_CLAMP) if clamp else ea)
+        code = addr.code if ma.offset == 0 else f"({addr.code} + {ma.offset})"
+        if clamp:
+            return f"min({code}, {EA_CLAMP})"
+        return code
 
     def emit_load(self, op: str, ma: MemArg) -> None:
         addr = self.pop()
         tpl = _LOADS[op]
-        for h in ("U32", "U64", "UD", "U16", "S16", "S32", "f32_load"):
-            if h in tpl:
-                self.use_helper(h)
-        code = tpl.format(m=f"M{ma.mem}", ea=self._ea(addr, ma))
+        helpers = [h for h in ("U32", "U64", "UD", "U16", "S16", "S32", "f32_load") if h in tpl]
+        for h in helpers:
+            self.use_helper(h)
+        clamp = bool(helpers) and self._is64(ma.mem)
+        code = tpl.format(m=f"M{ma.mem}", ea=self._ea(addr, ma, clamp))
         self.push_expr(code, [addr], trap=True, state=True)
 
     def emit_store(self, op: str, ma: MemArg) -> None:

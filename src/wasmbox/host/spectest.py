@@ -8,6 +8,7 @@
 * immutable globals ``global_i32`` = 666, ``global_i64`` = 666,
   ``global_f32`` = 666.6, ``global_f64`` = 666.6;
 * ``table``: 10 funcref elements, maximum 20;
+* ``table64``: the same with i64 indices (table64, from memory64);
 * ``memory``: 1 page, maximum 2.
 
 Raises nothing beyond what the Linker raises for duplicate names.
@@ -61,5 +62,7 @@ def define_spectest(linker: Linker, store: Store, out: IO[str] | None = None) ->
         linker.define(store, "spectest", name, Global._create(store, st.GlobalType(t, False), v))
     table = Table._create(store, st.TableType(st.Limits(10, 20), st.FUNCREF))
     linker.define(store, "spectest", "table", table)
+    table64 = Table._create(store, st.TableType(st.Limits(10, 20, st.AddrType.I64), st.FUNCREF))
+    linker.define(store, "spectest", "table64", table64)
     memory = Memory._create(store, st.MemType(st.Limits(1, 2)))
     linker.define(store, "spectest", "memory", memory)

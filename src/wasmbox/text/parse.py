@@ -69,7 +69,7 @@ from ..syntax.types import (
 )
 from ..errors import ParseError
 from .lexer import Annotation, Tokens, line_col, tokenize
-from .literals import LiteralError, decode_name, decode_string
+from .literals import OUT_OF_RANGE, LiteralError, decode_name, decode_string, parse_uint
 from .parse_instr import InstrMixin
 from .parse_types import REFTYPE_SHORT, _SPACE_WORD
 
@@ -552,9 +552,20 @@ class ModuleParser(InstrMixin):
             self.label_names = {}  # labels outside function bodies are not named
 
     def limits(self, addr: AddrType) -> Limits:
-        mn = self.u64()
-        mx = self.u64() if self.is_nat() else None
+        mn = self._limit()
+        mx = self._limit() if self.is_nat() else None
         return Limits(mn, mx, addr)
+
+    def _limit(self) -> int:
+        """A limit: a u64 literal. One past 2^64-1 is "i64 constant out of
+        range", as the reference interpreter says (memory_max_i64.wast)."""
+        t = self.toks[self.i]
+        try:
+            parse_uint(t, 64)
+        except LiteralError as e:
+            if e.message == OUT_OF_RANGE:
+                raise self.error("i64 constant out of range") from None
+        return self.u64()
 
     def _addr(self) -> AddrType:
         t = self.toks[self.i]

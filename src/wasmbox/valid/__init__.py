@@ -1,4 +1,5 @@
-"""Validation: is a decoded or parsed module valid (Wasm 2.0 + simple 3.0 relaxations)?
+"""Validation: is a decoded or parsed module valid (Wasm 2.0 + multi-memory,
+memory64/table64, custom page sizes, extended constants)?
 
 Public API:
 

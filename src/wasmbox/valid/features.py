@@ -1,8 +1,9 @@
 """Which proposal an instruction or type belongs to, for features not yet run.
 
 The validator implements Wasm 2.0 (MVP, sign extension, non-trapping
-float-to-int, multi-value, bulk memory, reference types) plus the simple 3.0
-relaxations (multiple memories, extended constant expressions). Anything
+float-to-int, multi-value, bulk memory, reference types) plus multiple
+memories, memory64 (with table64), custom page sizes and extended constant
+expressions. Anything
 else that is well formed gets :class:`~wasmbox.errors.UnsupportedFeature`
 with a message ``"<feature>: <construct>"``, never ``ValidationError``:
 the module may well be valid, we just cannot check (or run) it yet.

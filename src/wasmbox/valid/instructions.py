@@ -20,15 +20,13 @@ from typing import Any, Callable, Sequence
 
 from ..errors import ValidationError
 from ..syntax.module import Func, Instr
-from ..syntax.types import FUNCREF, I32, FuncType, NumType, RefType, ValType
+from ..syntax.types import FUNCREF, I32, I64, AddrType, FuncType, NumType, RefType, ValType
 from .context import ModuleInfo
 from .features import feature_of_op, unsupported
 from .signatures import MEMOPS, NUMERIC, MemOp
 from .types import check_heap, check_valtype, types_text
 
 _I32_1: tuple[ValType, ...] = (I32,)
-_I32_2: tuple[ValType, ...] = (I32, I32)
-_I32_3: tuple[ValType, ...] = (I32, I32, I32)
 _NO_TYPES: tuple[ValType, ...] = ()
 
 Operand = ValType | None  # None: the unknown type of unreachable code
@@ -318,7 +316,7 @@ def _call_indirect(v: FuncValidator, imm: tuple[Any, ...]) -> None:
     if not v.space.match_valtype(tt.elem, FUNCREF):
         raise ValidationError(f"type mismatch: call_indirect on a table of {types_text([tt.elem])}")
     ft = v.info.func_type(type_index)
-    v.pop_vals(_I32_1)
+    v.pop_vals((_addr(tt.limits),))
     _apply(v, ft)
 
 
@@ -389,38 +387,53 @@ def _global_set(v: FuncValidator, imm: tuple[Any, ...]) -> None:
 
 
 # -- tables ------------------------------------------------------------------
+#
+# A table's (memory's) address type is i32 or i64 (table64 / memory64): every
+# index, size and length operand of that table (memory) has that type. An
+# operation on two of them (copy) takes each address in its own type and the
+# length in the smaller of the two.
+
+
+def _addr(lim: Any) -> NumType:
+    return I64 if lim.addr is AddrType.I64 else I32
+
+
+def _min_addr(a: NumType, b: NumType) -> NumType:
+    return I64 if a is I64 and b is I64 else I32
 
 
 @_rule("table.get")
 def _table_get(v: FuncValidator, imm: tuple[Any, ...]) -> None:
     tt = v.info.table(imm[0])
-    v.pop_vals(_I32_1)
+    v.pop_vals((_addr(tt.limits),))
     v.vals.append(tt.elem)
 
 
 @_rule("table.set")
 def _table_set(v: FuncValidator, imm: tuple[Any, ...]) -> None:
     tt = v.info.table(imm[0])
-    v.pop_vals((I32, tt.elem))
+    v.pop_vals((_addr(tt.limits), tt.elem))
 
 
 @_rule("table.size")
 def _table_size(v: FuncValidator, imm: tuple[Any, ...]) -> None:
-    v.info.table(imm[0])
-    v.vals.append(I32)
+    tt = v.info.table(imm[0])
+    v.vals.append(_addr(tt.limits))
 
 
 @_rule("table.grow")
 def _table_grow(v: FuncValidator, imm: tuple[Any, ...]) -> None:
     tt = v.info.table(imm[0])
-    v.pop_vals((tt.elem, I32))
-    v.vals.append(I32)
+    at = _addr(tt.limits)
+    v.pop_vals((tt.elem, at))
+    v.vals.append(at)
 
 
 @_rule("table.fill")
 def _table_fill(v: FuncValidator, imm: tuple[Any, ...]) -> None:
     tt = v.info.table(imm[0])
-    v.pop_vals((I32, tt.elem, I32))
+    at = _addr(tt.limits)
+    v.pop_vals((at, tt.elem, at))
 
 
 @_rule("table.copy")
@@ -431,7 +444,8 @@ def _table_copy(v: FuncValidator, imm: tuple[Any, ...]) -> None:
         raise ValidationError(
             f"type mismatch: table.copy from {types_text([src.elem])} to {types_text([dst.elem])}"
         )
-    v.pop_vals(_I32_3)
+    ad, as_ = _addr(dst.limits), _addr(src.limits)
+    v.pop_vals((ad, as_, _min_addr(ad, as_)))
 
 
 @_rule("table.init")
@@ -443,7 +457,7 @@ def _table_init(v: FuncValidator, imm: tuple[Any, ...]) -> None:
         raise ValidationError(
             f"type mismatch: table.init of {types_text([et])} into {types_text([tt.elem])}"
         )
-    v.pop_vals(_I32_3)
+    v.pop_vals((_addr(tt.limits), I32, I32))
 
 
 @_rule("elem.drop")
@@ -454,22 +468,25 @@ def _elem_drop(v: FuncValidator, imm: tuple[Any, ...]) -> None:
 # -- memories ----------------------------------------------------------------
 
 _OFFSET_LIMIT_32 = 1 << 32
+_OFFSET_LIMIT_64 = 1 << 64
 
 
 def _memop_rule(name: str, mo: MemOp) -> Rule:
     t: NumType = mo.type
     natural = mo.natural_align
-    pops: tuple[ValType, ...] = (I32, t) if mo.store else _I32_1
+    store = mo.store
 
     def rule(v: FuncValidator, imm: tuple[Any, ...]) -> None:
         ma = imm[0]
-        v.info.mem(ma.mem)
+        at = _addr(v.info.mem(ma.mem).limits)
         if ma.align > natural:
             raise ValidationError(f"alignment must not be larger than natural: {name} align=2**{ma.align}")
-        if not 0 <= ma.offset < _OFFSET_LIMIT_32:
+        if not 0 <= ma.offset < (_OFFSET_LIMIT_64 if at is I64 else _OFFSET_LIMIT_32):
             raise ValidationError(f"offset out of range: {ma.offset}")
-        v.pop_vals(pops)
-        if not mo.store:
+        if store:
+            v.pop_vals((at, t))
+        else:
+            v.pop_vals((at,))
             v.vals.append(t)
 
     return rule
@@ -479,38 +496,41 @@ for _name, _mo in MEMOPS.items():
     _RULES[_name] = _memop_rule(_name, _mo)
 
 
+def _mem_addr(v: FuncValidator, x: int) -> NumType:
+    return _addr(v.info.mem(x).limits)
+
+
 @_rule("memory.size")
 def _memory_size(v: FuncValidator, imm: tuple[Any, ...]) -> None:
-    v.info.mem(imm[0])
-    v.vals.append(I32)
+    v.vals.append(_mem_addr(v, imm[0]))
 
 
 @_rule("memory.grow")
 def _memory_grow(v: FuncValidator, imm: tuple[Any, ...]) -> None:
-    v.info.mem(imm[0])
-    v.pop_vals(_I32_1)
-    v.vals.append(I32)
+    at = _mem_addr(v, imm[0])
+    v.pop_vals((at,))
+    v.vals.append(at)
 
 
 @_rule("memory.fill")
 def _memory_fill(v: FuncValidator, imm: tuple[Any, ...]) -> None:
-    v.info.mem(imm[0])
-    v.pop_vals(_I32_3)
+    at = _mem_addr(v, imm[0])
+    v.pop_vals((at, I32, at))
 
 
 @_rule("memory.copy")
 def _memory_copy(v: FuncValidator, imm: tuple[Any, ...]) -> None:
-    v.info.mem(imm[0])
-    v.info.mem(imm[1])
-    v.pop_vals(_I32_3)
+    ad = _mem_addr(v, imm[0])
+    as_ = _mem_addr(v, imm[1])
+    v.pop_vals((ad, as_, _min_addr(ad, as_)))
 
 
 @_rule("memory.init")
 def _memory_init(v: FuncValidator, imm: tuple[Any, ...]) -> None:
     data_index, mem_index = imm
-    v.info.mem(mem_index)
+    at = _mem_addr(v, mem_index)
     v.info.data(data_index)
-    v.pop_vals(_I32_3)
+    v.pop_vals((at, I32, I32))
 
 
 @_rule("data.drop")

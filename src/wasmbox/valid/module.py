@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..errors import ValidationError
 from ..syntax.module import Expr, ExternKind, Module
-from ..syntax.types import I32, GlobalType, MemType, TableType, flatten_types
+from ..syntax.types import I32, I64, AddrType, GlobalType, MemType, TableType, flatten_types
 from .const import validate_const
 from .context import ModuleInfo
 from .features import unsupported
@@ -132,7 +132,7 @@ def _check_segments(m: Module, info: ModuleInfo) -> None:
             tt = info.table(e.table)
             if e.offset is None:
                 raise ValidationError("malformed active element segment without offset")
-            validate_const(info, e.offset, I32)
+            validate_const(info, e.offset, I64 if tt.limits.addr is AddrType.I64 else I32)
             if not info.space.match_valtype(e.type, tt.elem):
                 raise ValidationError(
                     f"type mismatch: element segment of {types_text([e.type])} "
@@ -142,10 +142,10 @@ def _check_segments(m: Module, info: ModuleInfo) -> None:
         if d.mode not in _DATA_MODES:
             raise ValidationError(f"malformed data segment mode {d.mode!r}")
         if d.mode == "active":
-            info.mem(d.mem)
+            mt = info.mem(d.mem)
             if d.offset is None:
                 raise ValidationError("malformed active data segment without offset")
-            validate_const(info, d.offset, I32)
+            validate_const(info, d.offset, I64 if mt.limits.addr is AddrType.I64 else I32)
 
 
 def _check_exports(m: Module, info: ModuleInfo) -> None:
@@ -168,7 +168,8 @@ def _check_exports(m: Module, info: ModuleInfo) -> None:
 
 
 def validate_module(m: Module) -> ModuleInfo:
-    """Validate ``m`` (Wasm 2.0 plus multiple memories and extended constants).
+    """Validate ``m`` (Wasm 2.0 plus multiple memories, memory64/table64, custom
+    page sizes and extended constants).
 
     Returns the :class:`ModuleInfo` later stages use. Raises ValidationError
     with a message that starts with the spec test suite's text, or

@@ -41,6 +41,7 @@ from .features import SUPPORTED_HEAPS, feature_of_valtype, unsupported
 
 MAX_PAGES_32 = 1 << 16
 MAX_TABLE_32 = (1 << 32) - 1
+MAX_TABLE_64 = (1 << 64) - 1
 
 # --------------------------------------------------------------------------
 # Printing (for error messages)
@@ -139,28 +140,69 @@ def check_limits(lim: Limits, bound: int, size_msg: str) -> None:
             raise ValidationError("size minimum must not be greater than maximum")
 
 
-def check_memtype(mt: MemType) -> None:
-    """Check a memory type.
+#: the page sizes (log2) a memory may declare: 1 byte and 64 KiB
+VALID_PAGE_SHIFTS = frozenset({0, 16})
+DEFAULT_PAGE_SHIFT = 16
 
-    Raises UnsupportedFeature for memory64, threads (shared) and custom page
-    sizes; ValidationError for bad limits.
+
+def page_shift(mt: MemType) -> int:
+    """log2 of the memory's page size (16 unless a custom page size is declared)."""
+    return DEFAULT_PAGE_SHIFT if mt.page_size_log2 is None else mt.page_size_log2
+
+
+def memory_max_pages(addr: AddrType, shift: int) -> int:
+    """The most pages a memory of this address type and page size may declare.
+
+    The whole address space divided by the page size, and never more than
+    the largest limit the binary format can encode for the address type
+    (``2^32-1`` for i32 limits, ``2^64-1`` for i64 ones): with 1-byte pages an
+    i32 memory holds at most ``2^32-1`` pages.
+    """
+    bits = 64 if addr is AddrType.I64 else 32
+    return min(1 << (bits - shift), (1 << bits) - 1)
+
+
+def _size_text(shift: int, pages: int) -> str:
+    """``65536 pages (4GiB)``, ``2^48 pages (16EiB)``, ``2^32-1 pages of 1 byte``."""
+    if pages & (pages - 1):  # 2^k - 1: the limit the encoding sets, not the address space
+        return f"2^{pages.bit_length()}-1 pages of {1 << shift} byte{'s' if shift else ''}"
+    n = f"2^{pages.bit_length() - 1}" if pages > 65536 else str(pages)
+    total = pages << shift
+    for unit, k in _UNITS:
+        if total >= 1 << k:
+            return f"{n} pages ({total >> k}{unit})"
+    return f"{n} pages ({total}B)"
+
+
+_UNITS = (("EiB", 60), ("PiB", 50), ("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10))
+
+
+def check_memtype(mt: MemType) -> None:
+    """Check a memory type (i32 or i64 addresses, 1-byte or 64 KiB pages).
+
+    Raises UnsupportedFeature for threads (shared memories);
+    ValidationError("invalid custom page size") for a page size other than
+    1 or 65536, ("memory size must be at most N pages ...") for limits past
+    the address space, ("size minimum must not be greater than maximum").
     """
     lim = mt.limits
-    if lim.addr is not AddrType.I32:
-        raise unsupported("memory64", "i64 memory")
     if lim.shared:
         raise unsupported("threads", "shared memory")
-    if mt.page_size_log2 is not None:
-        raise unsupported("custom-page-sizes", "page size")
-    check_limits(lim, MAX_PAGES_32, "memory size must be at most 65536 pages (4GiB)")
+    shift = page_shift(mt)
+    if shift not in VALID_PAGE_SHIFTS:
+        raise ValidationError(f"invalid custom page size: 2^{shift} bytes (only 1 and 65536 are valid)")
+    bound = memory_max_pages(lim.addr, shift)
+    check_limits(lim, bound, f"memory size must be at most {_size_text(shift, bound)}")
 
 
 def check_tabletype(tt: TableType, num_types: int) -> None:
-    """Check a table type; raises like :func:`check_memtype` and :func:`check_valtype`."""
+    """Check a table type (i32 or i64 indices); raises like :func:`check_valtype`,
+    and ValidationError("table size must be at most ...") for limits past the index type."""
     lim = tt.limits
-    if lim.addr is not AddrType.I32:
-        raise unsupported("memory64", "i64 table")
-    check_limits(lim, MAX_TABLE_32, "table size must be at most 2^32-1")
+    if lim.addr is AddrType.I64:
+        check_limits(lim, MAX_TABLE_64, "table size must be at most 2^64-1")
+    else:
+        check_limits(lim, MAX_TABLE_32, "table size must be at most 2^32-1")
     check_valtype(tt.elem, num_types)
 
 
