@@ -596,7 +596,8 @@ def _guest(linker: Linker, store: Store, wat: str = GUEST):
 def test_define_allocator_serves_a_guest():
     store = Store()
     linker = Linker(store.engine)
-    reg = define_allocator(linker)
+    reg = linker.define_allocator(module="env", malloc="ext_allocator_malloc_version_1",
+                                  free="ext_allocator_free_version_1")
     inst = _guest(linker, store)
     ex = inst.exports(store)
     p = ex["alloc"](store, 20)

@@ -4,7 +4,7 @@
 
 The guest (shout.wat) imports the host allocator's malloc/free. Python
 
-1. installs the allocator into a Linker (``define_allocator``),
+1. installs the allocator into a Linker (``Linker.define_allocator``),
 2. writes the argument into the guest's memory (``write_str``: a block
    from the same heap the guest allocates from),
 3. calls ``shout(ptr, len)``, which mallocs the result inside the guest,
@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from wasmbox.host.alloc import define_allocator, read_str
+from wasmbox.host.alloc import read_str
 from wasmbox.runtime import Engine, Linker, Module, Store
 
 WAT = Path(__file__).with_name("shout.wat")
@@ -28,7 +28,7 @@ class Shouter:
         self.engine = Engine()
         self.store = Store(self.engine)
         linker = Linker(self.engine)
-        self.allocators = define_allocator(linker)  # env.ext_allocator_{malloc,free}_version_1
+        self.allocators = linker.define_allocator()  # env.ext_allocator_{malloc,free}_version_1
         self.instance = linker.instantiate(self.store, Module.from_file(self.engine, WAT))
         exports = self.instance.exports(self.store)
         self.memory = exports["memory"]

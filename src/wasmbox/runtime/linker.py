@@ -101,6 +101,23 @@ class Linker:
             raise TypeError("Linker.define_raw_func: func must be callable")
         self._put(module, name, _HostDef(ty, func, False, True))
 
+    def define_allocator(self, module: str = "env", malloc: str = "ext_allocator_malloc_version_1",
+                         free: str = "ext_allocator_free_version_1", **options: Any) -> Any:
+        """Give guests a host-managed heap: define ``module.malloc: (i32) -> i32``
+        and ``module.free: (i32) -> ()`` backed by a freeing-bump allocator in
+        the calling instance's memory.
+
+        Returns the :class:`~wasmbox.host.alloc.AllocatorRegistry`; host code
+        gets an instance's allocator with ``registry.for_instance(store,
+        instance)`` to pass data in and out. ``options`` (``heap_base``,
+        ``memory``, ``heap_base_export``, ``registry``) are described in
+        :func:`wasmbox.host.alloc.define_allocator`. Raises what
+        :meth:`define_func` raises (e.g. a name defined twice).
+        """
+        from ..host.alloc import define_allocator
+
+        return define_allocator(self, module, malloc, free, **options)
+
     def define_instance(self, store: Store, name: str, instance: Instance) -> None:
         """Define every export of instance under the module name ``name``."""
         if not isinstance(instance, Instance):
