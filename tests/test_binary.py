@@ -2,20 +2,20 @@
 over the bench corpus and the spec suites, and the spec's malformed-binary
 messages.
 
-The .wast scripts are read with a small private S-expression scanner (the
-text parser is another part of the project); text modules are converted
-with ``wasmtime.wat2wasm``. Nothing is skipped silently: modules wasmtime
+The .wast scripts are read with the project's script parser (through the
+shared helpers of ``tests/suites.py``); text modules are converted with
+``wasmtime.wat2wasm``. Nothing is skipped silently: modules wasmtime
 cannot convert, and the few conversions whose bytes the spec itself calls
 malformed, are counted, printed and bounded by the assertions.
 """
 from __future__ import annotations
 
 import functools
-import re
 from pathlib import Path
 
 import pytest
 
+from suites import script_modules, wat_text
 from wasmbox.binary import (
     EncodeError,
     MAX_FUNCTION_LOCALS,
@@ -48,6 +48,15 @@ from wasmbox.syntax.module import (
     Tag,
 )
 from wasmbox.syntax.opcodes import BLOCK_OPENERS
+from wasmbox.text.wast import (
+    AssertInvalid,
+    AssertInvalidCustom,
+    AssertMalformed,
+    AssertMalformedCustom,
+    AssertUninstantiable,
+    AssertUnlinkable,
+    ModuleCommand,
+)
 from wasmbox.syntax.types import (
     EXTERNREF,
     F32,
@@ -74,126 +83,30 @@ from wasmbox.syntax.types import (
     TagType,
 )
 
-# ---------------------------------------------------------------------------
-# .wast reading (private, minimal)
-# ---------------------------------------------------------------------------
-
-_ESCAPES = {"n": b"\n", "t": b"\t", "r": b"\r", '"': b'"', "'": b"'", "\\": b"\\"}
-_HEXDIGITS = set("0123456789abcdefABCDEF")
-_ATOM = re.compile(r'(?:[^\s()";]|;(?!;))+')
-
-
-def wast_unescape(raw: str) -> bytes:
-    """The bytes of a .wast string literal body (escapes \\hh \\n \\t \\r \\\\ \\' \\" \\u{...})."""
-    out = bytearray()
-    i, n = 0, len(raw)
-    while i < n:
-        if raw[i] != "\\":
-            j = raw.find("\\", i)
-            j = n if j < 0 else j
-            out += raw[i:j].encode("utf-8")
-            i = j
-            continue
-        d = raw[i + 1]
-        if d in _ESCAPES:
-            out += _ESCAPES[d]
-            i += 2
-        elif d == "u":
-            j = raw.index("}", i)
-            out += chr(int(raw[i + 3 : j].replace("_", ""), 16)).encode("utf-8")
-            i = j + 1
-        elif d in _HEXDIGITS and raw[i + 2] in _HEXDIGITS:
-            out.append(int(raw[i + 1 : i + 3], 16))
-            i += 3
-        else:
-            raise ValueError(f"bad escape {raw[i:i + 3]!r}")
-    return bytes(out)
+# The command keyword of each command that holds a module.
+_KEYWORD = {
+    ModuleCommand: "module",
+    AssertInvalid: "assert_invalid",
+    AssertMalformed: "assert_malformed",
+    AssertUnlinkable: "assert_unlinkable",
+    AssertUninstantiable: "assert_trap",
+    AssertInvalidCustom: "assert_invalid_custom",
+    AssertMalformedCustom: "assert_malformed_custom",
+}
 
 
-def _parse(text: str) -> list:
-    """Top-level forms. A list node is [start, end, children]; leaves are
-    ("s", raw string body) or ("a", atom)."""
-    i, n = 0, len(text)
-    stack: list = [[0, n, []]]
-    while i < n:
-        c = text[i]
-        if c in " \t\r\n":
-            i += 1
-        elif text.startswith(";;", i):
-            j = text.find("\n", i)
-            i = n if j < 0 else j + 1
-        elif text.startswith("(;", i):
-            depth, i = 1, i + 2
-            while i < n and depth:
-                if text.startswith("(;", i):
-                    depth, i = depth + 1, i + 2
-                elif text.startswith(";)", i):
-                    depth, i = depth - 1, i + 2
-                else:
-                    i += 1
-        elif c == "(":
-            stack.append([i, None, []])
-            i += 1
-        elif c == ")":
-            node = stack.pop()
-            node[1] = i + 1
-            stack[-1][2].append(node)
-            i += 1
-        elif c == '"':
-            j = i + 1
-            while text[j] != '"':
-                j += 2 if text[j] == "\\" else 1
-            stack[-1][2].append(("s", text[i + 1 : j]))
-            i = j + 1
-        else:
-            m = _ATOM.match(text, i)
-            stack[-1][2].append(("a", m.group()))
-            i = m.end()
-    return stack[0][2]
+def wast_modules(path) -> list[tuple[str, str, object, str | None]]:
+    """``(command keyword, kind, value, expected message)`` for every module
+    of a script, in order: kind "binary" with bytes, or "text"/"quote" with
+    the text ``wasmtime.wat2wasm`` takes (see ``suites.wat_text``).
 
-
-def _head(node) -> str | None:
-    if isinstance(node, tuple):
-        return None
-    ch = node[2]
-    return ch[0][1] if ch and isinstance(ch[0], tuple) and ch[0][0] == "a" else None
-
-
-def _module_form(text: str, node) -> tuple[str, object]:
-    """("binary", bytes) | ("quote", str) | ("text", str) | ("instance", None)."""
-    ch = node[2][1:]
-    k = 0
-    words = []
-    while k < len(ch) and isinstance(ch[k], tuple) and ch[k][0] == "a" and (
-        ch[k][1].startswith("$") or ch[k][1] in ("definition", "instance")
-    ):
-        words.append(ch[k][1])
-        k += 1
-    if "instance" in words:
-        return "instance", None
-    if k < len(ch) and ch[k] == ("a", "binary"):
-        return "binary", b"".join(wast_unescape(s[1]) for s in ch[k + 1 :])
-    if k < len(ch) and ch[k] == ("a", "quote"):
-        return "quote", b"".join(wast_unescape(s[1]) for s in ch[k + 1 :]).decode("utf-8", "replace")
-    src = text[node[0] : node[1]]
-    src = re.sub(r"^\(module((?:\s+\$\S+)?)\s+definition\b", r"(module\1", src)
-    return "text", src
-
-
-@functools.lru_cache(maxsize=None)
-def wast_modules(path: str) -> tuple:
-    """(command, form, value, expected message) for every module in a .wast file."""
-    text = Path(path).read_text(encoding="utf-8")
-    out = []
-    for node in _parse(text):
-        h = _head(node)
-        if h == "module":
-            out.append(("module", *_module_form(text, node), None))
-        elif h and h.startswith("assert_") and len(node[2]) > 1 and _head(node[2][1]) == "module":
-            last = node[2][-1]
-            msg = last[1] if isinstance(last, tuple) and last[0] == "s" else None
-            out.append((h, *_module_form(text, node[2][1]), msg))
-    return tuple(out)
+    The flat view tests/test_decode_fuzz.py reads its seed modules from.
+    """
+    return [
+        (_KEYWORD[type(cmd)], sm.kind, sm.binary if sm.kind == "binary" else wat_text(sm),
+         getattr(cmd, "message", None))
+        for _, cmd, sm in script_modules(files=[Path(path)], parse_modules=False)
+    ]
 
 
 def _rel(path) -> str:
@@ -913,28 +826,32 @@ KNOWN_WASMTIME_ENCODINGS = {
     ),
 }
 
-SUITE_COMMANDS = ("module", "assert_invalid", "assert_unlinkable", "assert_trap", "assert_exception")
+# The commands whose modules must decode: module, assert_invalid,
+# assert_unlinkable, and assert_trap / assert_uninstantiable on a module.
+SUITE_COMMANDS = (ModuleCommand, AssertInvalid, AssertUnlinkable, AssertUninstantiable)
 
 
 @functools.lru_cache(maxsize=None)
-def _suite_binaries() -> tuple[list, dict, list]:
-    """(binaries, wasmtime conversion failures by file, known decode exceptions)."""
+def _suite_binaries() -> tuple[list, dict]:
+    """(binaries as (file, command, kind, bytes), wasmtime conversion failures by file)."""
     import wasmtime
 
     out = []
     conv_fail: dict[str, int] = {}
-    for f in paths.suite_files("wasm3") + paths.suite_files("stack-switching"):
+    # (the text of a module is all wat2wasm needs: no need to parse it here)
+    for f, cmd, sm in script_modules(("wasm3", "stack-switching"), parse_modules=False):
+        if not isinstance(cmd, SUITE_COMMANDS):
+            continue
         rel = _rel(f)
-        for cmd, form, value, _msg in wast_modules(str(f)):
-            if cmd not in SUITE_COMMANDS or form == "instance":
+        if sm.kind == "binary":
+            value = sm.binary
+        else:
+            try:
+                value = wasmtime.wat2wasm(wat_text(sm))
+            except Exception:
+                conv_fail[rel] = conv_fail.get(rel, 0) + 1
                 continue
-            if form in ("text", "quote"):
-                try:
-                    value = wasmtime.wat2wasm(value)
-                except Exception:
-                    conv_fail[rel] = conv_fail.get(rel, 0) + 1
-                    continue
-            out.append((rel, cmd, form, value))
+        out.append((rel, cmd, sm.kind, value))
     return out, conv_fail
 
 
@@ -948,18 +865,18 @@ def test_suite_modules_roundtrip():
             m = decode_module(data)
         except DecodeError as e:
             key = next((k for k in KNOWN_WASMTIME_ENCODINGS if k[0] == rel and e.message.startswith(k[1])), None)
-            if key is not None and form != "binary" and cmd == "assert_invalid":
+            if key is not None and form != "binary" and isinstance(cmd, AssertInvalid):
                 known[key] = known.get(key, 0) + 1
             else:
-                unexpected.append((rel, cmd, form, str(e)))
+                unexpected.append((rel, cmd.line, form, str(e)))
             continue
         e1 = encode_module(m)
         m2 = decode_module(e1)
         if m2 != m:
-            unexpected.append((rel, cmd, form, "decode(encode(m)) != m"))
+            unexpected.append((rel, cmd.line, form, "decode(encode(m)) != m"))
             continue
         if encode_module(m2) != e1:
-            unexpected.append((rel, cmd, form, "encoding not canonical"))
+            unexpected.append((rel, cmd.line, form, "encoding not canonical"))
             continue
         ok += 1
     print(
@@ -998,7 +915,7 @@ def test_reencoding_validates_in_wasmtime():
     checked = 0
     broken = []
     for rel, cmd, form, data in binaries:
-        if cmd == "assert_invalid":
+        if isinstance(cmd, AssertInvalid):
             continue
         try:
             wasmtime.Module.validate(engine, data)
@@ -1030,18 +947,19 @@ OUT_OF_SCOPE = ("proposals/custom-descriptors/",)
 
 
 def _binary_cases():
-    for f in ALL_WAST:
-        rel = _rel(f)
-        for cmd, form, value, msg in wast_modules(str(f)):
-            if form == "binary":
-                yield rel, cmd, value, msg
+    """(file, command, bytes, expected message or None) for every binary module
+    of every script. Text modules are not parsed: the proposals outside our
+    scope write theirs in syntax the text parser does not know."""
+    for f, cmd, sm in script_modules(files=ALL_WAST, parse_modules=False):
+        if sm.kind == "binary":
+            yield _rel(f), cmd, sm.binary, getattr(cmd, "message", None)
 
 
 def test_assert_malformed_binary_messages():
     total = 0
     wrong = []
     for rel, cmd, data, msg in _binary_cases():
-        if cmd != "assert_malformed":
+        if not isinstance(cmd, AssertMalformed):
             continue
         total += 1
         # core files test the core format: the custom-page-sizes flag is malformed there
@@ -1063,12 +981,12 @@ def test_binary_modules_and_assert_invalid_binaries_decode():
     out_of_scope = []
     failed = []
     for rel, cmd, data, _msg in _binary_cases():
-        if cmd == "assert_malformed":
+        if isinstance(cmd, AssertMalformed):
             continue
         try:
             m = decode_module(data, custom_page_sizes=rel.startswith("proposals/custom-page-sizes/"))
         except DecodeError as e:
-            (out_of_scope if rel.startswith(OUT_OF_SCOPE) else failed).append((rel, cmd, str(e)))
+            (out_of_scope if rel.startswith(OUT_OF_SCOPE) else failed).append((rel, cmd.line, str(e)))
             continue
         assert decode_module(encode_module(m)) == m
         decoded += 1
@@ -1077,9 +995,3 @@ def test_binary_modules_and_assert_invalid_binaries_decode():
     assert decoded >= 130
     assert len(out_of_scope) <= 10
 
-
-def test_wast_unescape():
-    assert wast_unescape(r"\00asm\01") == b"\x00asm\x01"
-    assert wast_unescape(r"a\n\t\\\'\"") == b"a\n\t\\'\""
-    assert wast_unescape(r"\u{1F600}\u{e9}") == "\U0001f600\u00e9".encode()
-    assert wast_unescape("\u00e9") == b"\xc3\xa9"

@@ -22,6 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from suites import parsed_script, script_modules, wat_text
 from wasmbox.errors import ParseError
 from wasmbox import paths
 from wasmbox.paths import suite_files
@@ -989,6 +990,22 @@ def test_script_of_bare_fields_and_errors() -> None:
         parse_script("(frobnicate)")
 
 
+def test_script_without_parsing_modules() -> None:
+    src = ('(module $m (func (nonsense)))\n(assert_invalid (module (func (frob))) "x")\n'
+           '(module binary "\\00asm" "\\01\\00\\00\\00")\n(assert_return (invoke "f") (i32.const 1))')
+    with pytest.raises(ParseError, match="unknown operator"):
+        parse_script(src)
+    cmds = parse_script(src, "s.wast", parse_modules=False)
+    assert [type(c) for c in cmds] == [W.ModuleCommand, W.AssertInvalid, W.ModuleCommand, W.AssertReturn]
+    m, inv, b = cmds[0].module, cmds[1].module, cmds[2].module
+    assert (m.kind, m.name, m.module, m.source) == ("text", "m", None, "(module $m (func (nonsense)))")
+    assert (inv.module, inv.source, cmds[1].line) == (None, "(module (func (frob)))", 2)
+    assert b.binary == b"\x00asm\x01\x00\x00\x00"
+    assert cmds[3].results == [W.Value("i32", 1)]
+    bare = parse_script("(func (nonsense))", parse_modules=False)
+    assert len(bare) == 1 and bare[0].module.module is None and bare[0].module.source == "(func (nonsense))"
+
+
 # ---------------------------------------------------------------------------
 # 4. spec suites
 
@@ -999,15 +1016,9 @@ _SUITE_FILES = [
 ]
 
 
-@lru_cache(maxsize=None)
-def _parsed(path) -> list:
-    """Each suite script is parsed once per test session (about 90 MB kept)."""
-    return parse_script(path.read_bytes(), str(path))
-
-
 @pytest.mark.parametrize("path", _SUITE_FILES)
 def test_suite_script_parses(path) -> None:
-    cmds = _parsed(path)
+    cmds = parsed_script(path)  # kept for the session (shared with the tests below)
     assert cmds
     for c in cmds:
         assert c.line >= 1
@@ -1019,13 +1030,6 @@ def test_both_tag_scripts_parse() -> None:
     assert core and ss
 
 
-def _script_modules(suites):
-    for s in suites:
-        for path in suite_files(s):
-            for c in _parsed(path):
-                yield path, c
-
-
 # Malformed text modules our parser accepts (each would be caught later by a
 # decoder/validator-level rule). Currently none.
 KNOWN_UNDETECTED_MALFORMED: set[tuple[str, int]] = set()
@@ -1034,16 +1038,16 @@ KNOWN_UNDETECTED_MALFORMED: set[tuple[str, int]] = set()
 def test_every_malformed_text_module_fails_to_parse() -> None:
     undetected = set()
     checked = 0
-    for path, c in _script_modules(("wasm3", "stack-switching", "legacy-exceptions")):
-        if isinstance(c, W.AssertMalformed) and c.module.kind in ("quote", "text"):
+    for path, c, sm in script_modules(("wasm3", "stack-switching", "legacy-exceptions")):
+        if isinstance(c, W.AssertMalformed) and sm.kind in ("quote", "text"):
             checked += 1
             try:
-                parse_module(c.module.source)
+                parse_module(sm.source)
             except ParseError:
                 continue
             undetected.add((path.name, c.line))
-        elif isinstance(c, W.ModuleCommand) and c.module.kind == "quote":
-            parse_module(c.module.source)  # a well-formed quoted module must parse
+        elif isinstance(c, W.ModuleCommand) and sm.kind == "quote":
+            parse_module(sm.source)  # a well-formed quoted module must parse
     assert checked > 1200
     assert undetected == KNOWN_UNDETECTED_MALFORMED
 
@@ -1068,18 +1072,13 @@ def _differential(suites):
     from wasmbox.binary import decode_module
 
     same, differ, not_compared = 0, [], []
-    for path, c in _script_modules(suites):
-        if isinstance(c, W.ModuleCommand):
-            sm = c.module
-        elif isinstance(c, (W.AssertInvalid, W.AssertUnlinkable, W.AssertUninstantiable)):
-            sm = c.module
-        else:
+    for path, c, sm in script_modules(suites):
+        if not isinstance(c, (W.ModuleCommand, W.AssertInvalid, W.AssertUnlinkable, W.AssertUninstantiable)):
             continue
-        if not isinstance(sm, W.ScriptModule) or sm.kind != "text":
+        if sm.kind != "text":
             continue
-        src = sm.source.replace("(module definition", "(module", 1)
         try:
-            ref = decode_module(wasmtime.wat2wasm(src))
+            ref = decode_module(wasmtime.wat2wasm(wat_text(sm)))
         except Exception as e:  # wat2wasm or the decoder cannot take it
             not_compared.append((path.name, c.line, str(e).splitlines()[0][:80]))
             continue

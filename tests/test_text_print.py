@@ -15,13 +15,13 @@ Three layers:
 from __future__ import annotations
 
 import random
-import re
 import struct
 from pathlib import Path
 
 import pytest
 import wasmtime
 
+from suites import script_modules, wat_text
 from wasmbox.binary.decode import decode_module
 from wasmbox.errors import ValidationError
 from wasmbox.paths import shared_dir, suite_files
@@ -71,6 +71,7 @@ from wasmbox.syntax.types import (
 )
 from wasmbox.syntax.opcodes import BLOCK_OPENERS, OPS
 from wasmbox.text.parse import parse_module
+from wasmbox.text.wast import AssertUninstantiable, AssertUnlinkable, ModuleCommand, ScriptModule
 from wasmbox.text.print import (
     escape_bytes,
     format_f32,
@@ -852,100 +853,19 @@ def roundtrip_problem(m: Module) -> str | None:
     return None
 
 
-# -- a small .wast reader: the text modules of a script ----------------------
+# -- the text modules of a script ---------------------------------------------
+
+# Commands whose module is valid: top-level modules and the modules of
+# assert_trap / assert_unlinkable (binary and quote modules are left out).
+_VALID_MODULE_COMMANDS = (ModuleCommand, AssertUninstantiable, AssertUnlinkable)
 
 
-def _skip_blank(s: str, i: int) -> int:
-    n = len(s)
-    while i < n:
-        if s[i] in " \t\r\n":
-            i += 1
-        elif s.startswith(";;", i):
-            j = s.find("\n", i)
-            i = n if j < 0 else j + 1
-        elif s.startswith("(;", i):
-            depth = 0
-            while i < n:
-                if s.startswith("(;", i):
-                    depth += 1
-                    i += 2
-                elif s.startswith(";)", i):
-                    depth -= 1
-                    i += 2
-                    if depth == 0:
-                        break
-                else:
-                    i += 1
-        else:
-            break
-    return i
-
-
-def _skip_string(s: str, i: int) -> int:
-    i += 1
-    while s[i] != '"':
-        i += 2 if s[i] == "\\" else 1
-    return i + 1
-
-
-def _form_end(s: str, i: int) -> int:
-    depth = 0
-    while True:
-        c = s[i]
-        if c == '"':
-            i = _skip_string(s, i)
-            continue
-        if s.startswith(";;", i) or s.startswith("(;", i):
-            i = _skip_blank(s, i)
-            continue
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-
-
-def _forms(s: str) -> list[str]:
-    out, i = [], 0
-    while True:
-        i = _skip_blank(s, i)
-        if i >= len(s):
-            return out
-        if s[i] == '"':
-            i = _skip_string(s, i)
-        elif s[i] != "(":
-            while i < len(s) and s[i] not in ' \t\r\n()"':
-                i += 1
-        else:
-            j = _form_end(s, i)
-            out.append(s[i:j])
-            i = j
-
-
-def wast_text_modules(path: Path) -> list[str]:
-    """Text modules of a script: top-level ``module`` commands and the modules
-    of ``assert_trap``/``assert_unlinkable`` (binary/quote/instance forms are
-    left out), each rewritten as a plain ``(module ...)``."""
-    found = []
-    for form in _forms(path.read_text(encoding="utf-8")):
-        head = re.match(r"\(\s*([a-z_]+)", form)
-        head_s = head.group(1) if head else ""
-        if head_s == "module":
-            found.append(form)
-        elif head_s in ("assert_trap", "assert_unlinkable"):
-            inner = _forms(form[head.end() : -1])
-            if inner and re.match(r"\(\s*module\b", inner[0]):
-                found.append(inner[0])
-    out = []
-    for form in found:
-        m = re.match(r"\(\s*module(\s+definition)?(\s+\$[^\s()]+)?\s*", form)
-        rest = form[m.end() :]
-        if re.match(r"(binary|quote|instance)\b", rest):
-            continue
-        out.append("(module " + rest)
-    return out
+def wast_text_modules(path: Path) -> list[ScriptModule]:
+    """The valid text modules of a script, parsed by the script parser."""
+    return [
+        sm for _, cmd, sm in script_modules(files=[path])
+        if isinstance(cmd, _VALID_MODULE_COMMANDS) and sm.kind == "text"
+    ]
 
 
 def _suite_params(*suites: str):
@@ -968,24 +888,24 @@ WASMTIME_REFUSES = {
     _suite_params("wasm2-nosimd", "wasm3", "stack-switching", "legacy-exceptions", "custom-annotations"),
 )
 def test_suite_modules_roundtrip_through_wasmtime(suite, path):
-    texts = wast_text_modules(path)
+    modules = wast_text_modules(path)
     problems, checked, refused = [], 0, []
-    for k, text in enumerate(texts):
+    for sm in modules:
         try:
-            binary = wasmtime.wat2wasm(text)
+            binary = wasmtime.wat2wasm(wat_text(sm))
         except Exception as exc:
-            refused.append(f"#{k}: {str(exc).splitlines()[0]}")
+            refused.append(f"line {sm.line}: {str(exc).splitlines()[0]}")
             continue
         m = decode_module(binary)
         checked += 1
         p = roundtrip_problem(m)
         if p:
-            problems.append(f"module #{k}: {p}")
+            problems.append(f"module at line {sm.line}: {p}")
     assert not problems, "\n".join(problems[:10])
     if refused:
         # Only the files listed above may hold modules wasmtime cannot assemble.
         assert path.name in WASMTIME_REFUSES, refused
-    assert checked + len(refused) == len(texts)
+    assert checked + len(refused) == len(modules)
 
 
 def test_bench_binaries_roundtrip_with_names():
@@ -1061,15 +981,15 @@ def _rand_imm(kind: str, op_name: str, rng: random.Random):
 _SEPARATORS = {"else", "end", "catch", "catch_all", "delegate"}
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_every_opcode_roundtrips(seed):
+def every_opcode_module(seed: int) -> Module:
+    """A module whose one function uses every opcode of the table once, with
+    random immediates (blocks closed, ``if``/``try`` given their other parts)."""
     rng = random.Random(seed)
     body = []
     for name, op in OPS.items():
         if name in _SEPARATORS:
             continue
-        ins = Instr(name, tuple(_rand_imm(k, name, rng) for k in op.imms))
-        body.append(ins)
+        body.append(Instr(name, tuple(_rand_imm(k, name, rng) for k in op.imms)))
         if name == "if":
             body += [I("nop"), I("else"), I("nop"), I("end")]
         elif name == "try":
@@ -1079,8 +999,12 @@ def test_every_opcode_roundtrips(seed):
             body += [I("nop"), I("end")]
     # The body uses memory.init/data.drop, so the assembler writes a data
     # count section (text cannot say otherwise).
-    m = Module(types=[rec1(FT_V)], funcs=[Func(0, [I32], body)], data_count=0)
-    assert roundtrip_problem(m) is None
+    return Module(types=[rec1(FT_V)], funcs=[Func(0, [I32], body)], data_count=0)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_every_opcode_roundtrips(seed):
+    assert roundtrip_problem(every_opcode_module(seed)) is None
 
 
 # -- names --------------------------------------------------------------------
@@ -1160,24 +1084,25 @@ def test_suite_modules_roundtrip_through_parser(suite, path):
     """Both a parsed module and the decoded binary of the same text must
     come back equal from parse(print(.))."""
     problems = []
-    for k, text in enumerate(wast_text_modules(path)):
-        parsed = parse_module(text)
+    for sm in wast_text_modules(path):
+        k = f"line {sm.line}"
+        parsed = sm.module
         p = parse_problem(parsed)
         if p:
-            problems.append(f"module #{k} (parsed): {p}")
+            problems.append(f"module at {k} (parsed): {p}")
         try:
-            binary = wasmtime.wat2wasm(text)
+            binary = wasmtime.wat2wasm(wat_text(sm))
         except Exception:
             # wasmtime cannot assemble the original, but it must assemble
             # our printed form of it, to the same module.
             assert path.name in WASMTIME_REFUSES
             p = roundtrip_problem(parsed)
             if p:
-                problems.append(f"module #{k} (parsed, via wasmtime): {p}")
+                problems.append(f"module at {k} (parsed, via wasmtime): {p}")
             continue
         p = parse_problem(decode_module(binary))
         if p:
-            problems.append(f"module #{k} (decoded): {p}")
+            problems.append(f"module at {k} (decoded): {p}")
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:10])
 
 
@@ -1192,18 +1117,4 @@ def test_bench_binaries_roundtrip_through_parser():
 
 @pytest.mark.parametrize("seed", range(4))
 def test_every_opcode_roundtrips_through_parser(seed):
-    rng = random.Random(seed)
-    body = []
-    for name, op in OPS.items():
-        if name in _SEPARATORS:
-            continue
-        body.append(Instr(name, tuple(_rand_imm(k, name, rng) for k in op.imms)))
-        if name == "if":
-            body += [I("nop"), I("else"), I("nop"), I("end")]
-        elif name == "try":
-            body += [I("nop"), I("catch", 1), I("catch_all"), I("end"), I("try", None),
-                     I("delegate", 0)]
-        elif name in BLOCK_OPENERS:
-            body += [I("nop"), I("end")]
-    m = Module(types=[rec1(FT_V)], funcs=[Func(0, [I32], body)], data_count=0)
-    assert parse_problem(m) is None
+    assert parse_problem(every_opcode_module(seed)) is None

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from suites import module_of, parsed_script
 from wasmbox.binary.decode import decode_module
 from wasmbox.errors import UnsupportedFeature, ValidationError, WasmboxError
 from wasmbox import paths
@@ -32,7 +33,6 @@ from wasmbox.syntax.module import (
     Tag,
 )
 from wasmbox.syntax.opcodes import OPS
-from wasmbox.text.parse import parse_module
 from wasmbox.text.wast import (
     AssertInvalid,
     AssertUninstantiable,
@@ -40,7 +40,6 @@ from wasmbox.text.wast import (
     ModuleCommand,
     ModuleInstance,
     ScriptModule,
-    parse_script,
 )
 from wasmbox.syntax.types import (
     EXTERNREF,
@@ -564,31 +563,20 @@ WASM3 = paths.suite_files("wasm3")
 MANIFEST = json.loads((paths.testsuite_dir() / "manifest.json").read_text())
 
 
-def _module_of(sm: ScriptModule) -> Module:
-    """The Module of a script module: parsed text, decoded binary or parsed quote."""
-    if sm.kind == "binary":
-        assert sm.binary is not None
-        return decode_module(sm.binary)
-    if sm.kind == "quote":
-        assert sm.source is not None
-        return parse_module(sm.source)
-    assert sm.module is not None
-    return sm.module
-
-
-def _valid_modules_and_invalid_asserts(path: Path) -> tuple[list[tuple[int, ScriptModule]], list[AssertInvalid]]:
-    """Modules that must validate (plain, and those of assert_uninstantiable/
-    assert_unlinkable) and the assert_invalid commands of a script."""
-    cmds = parse_script(path.read_bytes(), str(path))
-    valid: list[tuple[int, ScriptModule]] = []
-    invalid_: list[AssertInvalid] = []
+def _module_checks(path: Path) -> list[tuple[int, ScriptModule, str | None]]:
+    """``(line, module, expected message)`` for the modules of a script that
+    must validate (plain, and those of assert_uninstantiable/assert_unlinkable;
+    message None), then for the assert_invalid commands."""
+    cmds = parsed_script(path)
+    valid: list[tuple[int, ScriptModule, str | None]] = []
+    invalid_: list[tuple[int, ScriptModule, str | None]] = []
     for c in cmds:
         if isinstance(c, ModuleCommand):
-            valid.append((c.line, c.module))
+            valid.append((c.line, c.module, None))
         elif isinstance(c, (AssertUninstantiable, AssertUnlinkable)) and isinstance(c.module, ScriptModule):
-            valid.append((c.line, c.module))
+            valid.append((c.line, c.module, None))
         elif isinstance(c, AssertInvalid):
-            invalid_.append(c)
+            invalid_.append((c.line, c.module, c.message))
     counts = {
         "module": sum(isinstance(c, (ModuleCommand, ModuleInstance)) for c in cmds),
         "assert_invalid": len(invalid_),
@@ -596,28 +584,47 @@ def _valid_modules_and_invalid_asserts(path: Path) -> tuple[list[tuple[int, Scri
     listed = MANIFEST["files"][str(path.relative_to(paths.testsuite_dir()))]["commands"]
     for kind, n in counts.items():
         assert n == listed.get(kind, 0), f"{path.name}: {n} {kind} commands parsed, manifest lists {listed.get(kind, 0)}"
-    return valid, invalid_
+    return valid + invalid_
+
+
+def _rejected(e: WasmboxError, expected: str | None) -> str:
+    if expected is None:
+        return f"valid module rejected: {e.one_line()}"
+    return f"{e.one_line()} (expected invalid: {expected!r})"
+
+
+def _verdict(sm: ScriptModule, expected: str | None) -> tuple[str, str]:
+    """Validate a script module that must be valid (``expected`` None) or
+    invalid with a message starting with ``expected``.
+
+    Returns ("ok", ""), ("unsupported", why) for UnsupportedFeature, or
+    ("wrong", why) for any other outcome.
+    """
+    try:
+        validate_module(module_of(sm))
+    except UnsupportedFeature as e:
+        return "unsupported", _rejected(e, expected)
+    except ValidationError as e:
+        if expected is None:
+            return "wrong", _rejected(e, expected)
+        if e.message.startswith(expected):
+            return "ok", ""
+        return "wrong", f"got {e.message!r}, expected {expected!r}"
+    except WasmboxError as e:
+        return "wrong", _rejected(e, expected)
+    if expected is None:
+        return "ok", ""
+    return "wrong", f"invalid module accepted (expected {expected!r})"
 
 
 @pytest.mark.parametrize("path", WASM2, ids=[p.name for p in WASM2])
 def test_wasm2_nosimd(path: Path) -> None:
     """Every assert_invalid fails with the expected message; every module validates."""
-    valid, invalid_ = _valid_modules_and_invalid_asserts(path)
     failures: list[str] = []
-    for line, sm in valid:
-        try:
-            validate_module(_module_of(sm))
-        except WasmboxError as e:
-            failures.append(f"line {line}: module rejected: {e.one_line()}")
-    for cmd in invalid_:
-        try:
-            validate_module(_module_of(cmd.module))
-            failures.append(f"line {cmd.line}: assert_invalid module validated (expected {cmd.message!r})")
-        except ValidationError as e:
-            if not e.message.startswith(cmd.message):
-                failures.append(f"line {cmd.line}: got {e.message!r}, expected {cmd.message!r}")
-        except WasmboxError as e:
-            failures.append(f"line {cmd.line}: {e.one_line()} (expected invalid: {cmd.message!r})")
+    for line, sm, expected in _module_checks(path):
+        verdict, why = _verdict(sm, expected)
+        if verdict != "ok":
+            failures.append(f"line {line}: {why}")
     assert not failures, f"{path.name}: {len(failures)} failures\n" + "\n".join(failures)
 
 
@@ -628,28 +635,14 @@ def test_wasm3_never_wrongly_invalid() -> None:
     failures: list[str] = []
     stats = {"valid": 0, "unsupported": 0, "invalid_ok": 0, "invalid_unsupported": 0}
     for path in WASM3:
-        valid, invalid_ = _valid_modules_and_invalid_asserts(path)
-        for line, sm in valid:
-            try:
-                validate_module(_module_of(sm))
-                stats["valid"] += 1
-            except UnsupportedFeature:
-                stats["unsupported"] += 1
-            except WasmboxError as e:
-                failures.append(f"{path.name}:{line}: valid module rejected: {e.one_line()}")
-        for cmd in invalid_:
-            try:
-                validate_module(_module_of(cmd.module))
-                failures.append(f"{path.name}:{cmd.line}: invalid module accepted ({cmd.message!r})")
-            except UnsupportedFeature:
-                stats["invalid_unsupported"] += 1
-            except ValidationError as e:
-                if e.message.startswith(cmd.message):
-                    stats["invalid_ok"] += 1
-                else:
-                    failures.append(f"{path.name}:{cmd.line}: got {e.message!r}, expected {cmd.message!r}")
-            except WasmboxError as e:
-                failures.append(f"{path.name}:{cmd.line}: {e.one_line()} (expected {cmd.message!r})")
+        for line, sm, expected in _module_checks(path):
+            verdict, why = _verdict(sm, expected)
+            if verdict == "wrong":
+                failures.append(f"{path.name}:{line}: {why}")
+            elif expected is None:
+                stats["valid" if verdict == "ok" else "unsupported"] += 1
+            else:
+                stats["invalid_ok" if verdict == "ok" else "invalid_unsupported"] += 1
     assert not failures, "\n".join(failures)
     # the 2.0 part alone has 994 assert_invalid and ~890 valid modules
     assert stats["invalid_ok"] >= 994 and stats["valid"] >= 890, stats

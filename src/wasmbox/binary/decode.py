@@ -118,36 +118,37 @@ for _b, _h in _ABS_BY_BYTE.items():
 _PACKED_BYTE = {p.value: p for p in PackedType}
 
 
-def _u32(data: bytes, pos: int) -> tuple[int, int]:
-    b = data[pos]
-    if b < 0x80:
-        return b, pos + 1
-    return read_unsigned(data, pos, 32)
+def _unsigned_reader(bits: int):
+    """A reader of uN with a fast path for one-byte numbers. The readers
+    raise DecodeError, and IndexError at the end of the input."""
+
+    def read(data: bytes, pos: int) -> tuple[int, int]:
+        b = data[pos]
+        if b < 0x80:
+            return b, pos + 1
+        return read_unsigned(data, pos, bits)
+
+    return read
 
 
-def _u64(data: bytes, pos: int) -> tuple[int, int]:
-    b = data[pos]
-    if b < 0x80:
-        return b, pos + 1
-    return read_unsigned(data, pos, 64)
+def _signed_reader(bits: int):
+    """A reader of sN with a fast path for one-byte numbers (see above)."""
+
+    def read(data: bytes, pos: int) -> tuple[int, int]:
+        b = data[pos]
+        if b < 0x40:
+            return b, pos + 1
+        if b < 0x80:
+            return b - 0x80, pos + 1
+        return read_signed(data, pos, bits)
+
+    return read
 
 
-def _s32(data: bytes, pos: int) -> tuple[int, int]:
-    b = data[pos]
-    if b < 0x40:
-        return b, pos + 1
-    if b < 0x80:
-        return b - 0x80, pos + 1
-    return read_signed(data, pos, 32)
-
-
-def _s64(data: bytes, pos: int) -> tuple[int, int]:
-    b = data[pos]
-    if b < 0x40:
-        return b, pos + 1
-    if b < 0x80:
-        return b - 0x80, pos + 1
-    return read_signed(data, pos, 64)
+_u32 = _unsigned_reader(32)
+_u64 = _unsigned_reader(64)
+_s32 = _signed_reader(32)
+_s64 = _signed_reader(64)
 
 
 def _len32(data: bytes, pos: int) -> tuple[int, int]:
@@ -156,6 +157,16 @@ def _len32(data: bytes, pos: int) -> tuple[int, int]:
     if n > len(data) - pos:
         raise DecodeError("length out of bounds", pos)
     return n, p
+
+
+def _vec(data: bytes, pos: int, read) -> tuple[list, int]:
+    """A vector: its length, then that many items of ``read(data, pos)``."""
+    n, pos = _len32(data, pos)
+    out = []
+    for _ in range(n):
+        x, pos = read(data, pos)
+        out.append(x)
+    return out, pos
 
 
 def _bytes(data: bytes, pos: int, n: int) -> tuple[bytes, int]:
@@ -201,38 +212,31 @@ def _heaptype(data: bytes, pos: int):
     return _s33_index(data, pos)
 
 
-def _valtype(data: bytes, pos: int):
-    b = data[pos]
-    t = _VALTYPE_BYTE[b]
-    if t is not None:
-        return t, pos + 1
-    if b == 0x63 or b == 0x64:
-        h, p = _heaptype(data, pos + 1)
-        return RefType(b == 0x63, h), p
-    if b >= 0x80:
-        raise DecodeError(MSG_TOO_LONG, pos + 1)
-    raise DecodeError("malformed reference type", pos)
+def _type_reader(one_byte: list):
+    """A reader of value types whose one-byte forms are ``one_byte`` (all
+    value types, or only the reference types), and ``(ref null? ht)``."""
+
+    def read(data: bytes, pos: int):
+        b = data[pos]
+        t = one_byte[b]
+        if t is not None:
+            return t, pos + 1
+        if b == 0x63 or b == 0x64:
+            h, p = _heaptype(data, pos + 1)
+            return RefType(b == 0x63, h), p
+        if b >= 0x80:
+            raise DecodeError(MSG_TOO_LONG, pos + 1)
+        raise DecodeError("malformed reference type", pos)
+
+    return read
 
 
-def _reftype(data: bytes, pos: int):
-    b = data[pos]
-    t = _REFTYPE_BYTE[b]
-    if t is not None:
-        return t, pos + 1
-    if b == 0x63 or b == 0x64:
-        h, p = _heaptype(data, pos + 1)
-        return RefType(b == 0x63, h), p
-    if b >= 0x80:
-        raise DecodeError(MSG_TOO_LONG, pos + 1)
-    raise DecodeError("malformed reference type", pos)
+_valtype = _type_reader(_VALTYPE_BYTE)
+_reftype = _type_reader(_REFTYPE_BYTE)
 
 
 def _valtypes(data: bytes, pos: int) -> tuple[tuple, int]:
-    n, pos = _len32(data, pos)
-    out = []
-    for _ in range(n):
-        t, pos = _valtype(data, pos)
-        out.append(t)
+    out, pos = _vec(data, pos, _valtype)
     return tuple(out), pos
 
 
@@ -276,11 +280,7 @@ def _comptype(data: bytes, pos: int):
         results, pos = _valtypes(data, pos)
         return FuncType(params, results), pos
     if b == 0x5F:
-        n, pos = _len32(data, pos)
-        fields = []
-        for _ in range(n):
-            f, pos = _fieldtype(data, pos)
-            fields.append(f)
+        fields, pos = _vec(data, pos, _fieldtype)
         return StructType(tuple(fields)), pos
     if b == 0x5E:
         f, pos = _fieldtype(data, pos)
@@ -298,11 +298,7 @@ def _comptype(data: bytes, pos: int):
 def _subtype(data: bytes, pos: int) -> tuple[SubType, int]:
     b = data[pos]
     if b == 0x50 or b == 0x4F:
-        n, pos = _len32(data, pos + 1)
-        sups = []
-        for _ in range(n):
-            x, pos = _u32(data, pos)
-            sups.append(x)
+        sups, pos = _vec(data, pos + 1, _u32)
         ct, pos = _comptype(data, pos)
         return SubType(ct, b == 0x4F, tuple(sups)), pos
     ct, pos = _comptype(data, pos)
@@ -311,11 +307,7 @@ def _subtype(data: bytes, pos: int) -> tuple[SubType, int]:
 
 def _rectype(data: bytes, pos: int) -> tuple[RecType, int]:
     if data[pos] == 0x4E:
-        n, pos = _len32(data, pos + 1)
-        subs = []
-        for _ in range(n):
-            st, pos = _subtype(data, pos)
-            subs.append(st)
+        subs, pos = _vec(data, pos + 1, _subtype)
         return RecType(tuple(subs)), pos
     st, pos = _subtype(data, pos)
     return RecType((st,)), pos
@@ -396,27 +388,18 @@ def _imm_memarg(data: bytes, pos: int) -> tuple[MemArg, int]:
 
 
 def _imm_labels(data: bytes, pos: int) -> tuple[tuple, int]:
-    n, pos = _len32(data, pos)
-    out = []
-    for _ in range(n):
-        x, pos = _u32(data, pos)
-        out.append(x)
+    out, pos = _vec(data, pos, _u32)
     return tuple(out), pos
 
 
-def _imm_f32(data: bytes, pos: int) -> tuple[int, int]:
-    raw, pos = _bytes(data, pos, 4)
-    return int.from_bytes(raw, "little"), pos
+def _imm_bits(n: int):
+    """A reader of an ``n``-byte little-endian immediate (f32, f64, v128 bits)."""
 
+    def read(data: bytes, pos: int) -> tuple[int, int]:
+        raw, pos = _bytes(data, pos, n)
+        return int.from_bytes(raw, "little"), pos
 
-def _imm_f64(data: bytes, pos: int) -> tuple[int, int]:
-    raw, pos = _bytes(data, pos, 8)
-    return int.from_bytes(raw, "little"), pos
-
-
-def _imm_v128(data: bytes, pos: int) -> tuple[int, int]:
-    raw, pos = _bytes(data, pos, 16)
-    return int.from_bytes(raw, "little"), pos
+    return read
 
 
 def _imm_castflags(data: bytes, pos: int) -> tuple[int, int]:
@@ -467,9 +450,9 @@ _IMM_READER = {
     "memarg": _imm_memarg,
     "i32": _s32,
     "i64": _s64,
-    "f32": _imm_f32,
-    "f64": _imm_f64,
-    "v128": _imm_v128,
+    "f32": _imm_bits(4),
+    "f64": _imm_bits(8),
+    "v128": _imm_bits(16),
     "shuffle": _imm_shuffle,
     "lane": _imm_lane,
     "heap": _heaptype,
@@ -747,6 +730,29 @@ def _decode_expr(data: bytes, pos: int, state: list) -> tuple[list, int]:
 _EXTERN_KINDS = list(ExternKind)
 
 
+def _tag(data: bytes, pos: int) -> tuple[Tag, int]:
+    tt, pos = _tagtype(data, pos)
+    return Tag(tt), pos
+
+
+def _export(data: bytes, pos: int) -> tuple[Export, int]:
+    nm, pos = _name(data, pos)
+    k = data[pos]
+    if k > 4:
+        raise DecodeError("malformed export kind", pos)
+    x, pos = _u32(data, pos + 1)
+    return Export(nm, _EXTERN_KINDS[k], x), pos
+
+
+_REF_FUNC_CACHE = _IDX_CACHE[_REF_FUNC_CODE]  # ref.func x for x < 128
+
+
+def _ref_func_expr(data: bytes, pos: int) -> tuple[list, int]:
+    """A function index of an element segment, as the expression ``[ref.func x]``."""
+    x, pos = _u32(data, pos)
+    return [_REF_FUNC_CACHE[x] if x < 128 else Instr("ref.func", (x,))], pos
+
+
 class _ModuleDecoder:
     """Holds the input and the module being built; one method per section."""
 
@@ -759,26 +765,18 @@ class _ModuleDecoder:
         self.state: list = [False]  # [an instruction uses a data index]
         self.names_seen = False
 
-    def expr(self, pos: int) -> tuple[list, int]:
-        return _decode_expr(self.data, pos, self.state)
-
-    def vec(self, pos: int, item) -> tuple[list, int]:
-        n, pos = _len32(self.data, pos)
-        out = []
-        for _ in range(n):
-            x, pos = item(pos)
-            out.append(x)
-        return out, pos
+    def expr(self, data: bytes, pos: int) -> tuple[list, int]:
+        return _decode_expr(data, pos, self.state)
 
     # -- sections ---------------------------------------------------------
+    # Each section reader takes the position of its contents and returns the
+    # position after them; item readers take (data, pos) as _vec wants.
 
     def sec_type(self, pos: int) -> int:
-        data = self.data
-        self.m.types, pos = self.vec(pos, lambda p: _rectype(data, p))
+        self.m.types, pos = _vec(self.data, pos, _rectype)
         return pos
 
-    def _import(self, pos: int) -> tuple[Import, int]:
-        data = self.data
+    def _import(self, data: bytes, pos: int) -> tuple[Import, int]:
         mod, pos = _name(data, pos)
         nm, pos = _name(data, pos)
         k = data[pos]
@@ -798,90 +796,59 @@ class _ModuleDecoder:
         return Import(mod, nm, _EXTERN_KINDS[k], desc), pos
 
     def sec_import(self, pos: int) -> int:
-        self.m.imports, pos = self.vec(pos, self._import)
+        self.m.imports, pos = _vec(self.data, pos, self._import)
         return pos
 
     def sec_func(self, pos: int) -> int:
-        data = self.data
-        self.func_types, pos = self.vec(pos, lambda p: _u32(data, p))
+        self.func_types, pos = _vec(self.data, pos, _u32)
         return pos
 
-    def _table(self, pos: int) -> tuple[Table, int]:
-        data = self.data
+    def _table(self, data: bytes, pos: int) -> tuple[Table, int]:
         if data[pos] == 0x40:
             if data[pos + 1] != 0:
                 raise DecodeError("zero byte expected", pos + 1)
             tt, pos = _tabletype(data, pos + 2)
-            init, pos = self.expr(pos)
+            init, pos = self.expr(data, pos)
             return Table(tt, init), pos
         tt, pos = _tabletype(data, pos)
         return Table(tt), pos
 
     def sec_table(self, pos: int) -> int:
-        self.m.tables, pos = self.vec(pos, self._table)
+        self.m.tables, pos = _vec(self.data, pos, self._table)
         return pos
 
     def sec_memory(self, pos: int) -> int:
-        data, ps = self.data, self.page_sizes
+        ps = self.page_sizes
 
-        def mem(p: int) -> tuple[Memory, int]:
+        def mem(data: bytes, p: int) -> tuple[Memory, int]:
             mt, p = _memtype(data, p, ps)
             return Memory(mt), p
 
-        self.m.mems, pos = self.vec(pos, mem)
+        self.m.mems, pos = _vec(self.data, pos, mem)
         return pos
 
     def sec_tag(self, pos: int) -> int:
-        data = self.data
-
-        def tag(p: int) -> tuple[Tag, int]:
-            tt, p = _tagtype(data, p)
-            return Tag(tt), p
-
-        self.m.tags, pos = self.vec(pos, tag)
+        self.m.tags, pos = _vec(self.data, pos, _tag)
         return pos
 
+    def _global(self, data: bytes, pos: int) -> tuple[Global, int]:
+        gt, pos = _globaltype(data, pos)
+        init, pos = self.expr(data, pos)
+        return Global(gt, init), pos
+
     def sec_global(self, pos: int) -> int:
-        data = self.data
-
-        def glob(p: int) -> tuple[Global, int]:
-            gt, p = _globaltype(data, p)
-            init, p = self.expr(p)
-            return Global(gt, init), p
-
-        self.m.globals, pos = self.vec(pos, glob)
+        self.m.globals, pos = _vec(self.data, pos, self._global)
         return pos
 
     def sec_export(self, pos: int) -> int:
-        data = self.data
-
-        def export(p: int) -> tuple[Export, int]:
-            nm, p = _name(data, p)
-            k = data[p]
-            if k > 4:
-                raise DecodeError("malformed export kind", p)
-            x, p = _u32(data, p + 1)
-            return Export(nm, _EXTERN_KINDS[k], x), p
-
-        self.m.exports, pos = self.vec(pos, export)
+        self.m.exports, pos = _vec(self.data, pos, _export)
         return pos
 
     def sec_start(self, pos: int) -> int:
         self.m.start, pos = _u32(self.data, pos)
         return pos
 
-    def _funcidx_inits(self, pos: int) -> tuple[list, int]:
-        data = self.data
-        cache = _IDX_CACHE[_REF_FUNC_CODE]
-        n, pos = _len32(data, pos)
-        out = []
-        for _ in range(n):
-            x, pos = _u32(data, pos)
-            out.append([cache[x] if x < 128 else Instr("ref.func", (x,))])
-        return out, pos
-
-    def _elem(self, pos: int) -> tuple[Elem, int]:
-        data = self.data
+    def _elem(self, data: bytes, pos: int) -> tuple[Elem, int]:
         p0 = pos
         form, pos = _u32(data, pos)
         if form > 7:
@@ -894,32 +861,31 @@ class _ModuleDecoder:
         else:
             if form & 2:
                 table, pos = _u32(data, pos)
-            offset, pos = self.expr(pos)
+            offset, pos = self.expr(data, pos)
         if form & 4:
             if form == 4:
                 et = FUNCREF
             else:
                 et, pos = _reftype(data, pos)
-            init, pos = self.vec(pos, self.expr)
+            init, pos = _vec(data, pos, self.expr)
         else:
             if form != 0:
                 if data[pos] != 0:
                     raise DecodeError("malformed element kind", pos)
                 pos += 1
             et = REF_FUNC
-            init, pos = self._funcidx_inits(pos)
+            init, pos = _vec(data, pos, _ref_func_expr)
         return Elem(et, init, mode, table, offset), pos
 
     def sec_elem(self, pos: int) -> int:
-        self.m.elems, pos = self.vec(pos, self._elem)
+        self.m.elems, pos = _vec(self.data, pos, self._elem)
         return pos
 
     def sec_datacount(self, pos: int) -> int:
         self.m.data_count, pos = _u32(self.data, pos)
         return pos
 
-    def _code(self, pos: int) -> tuple[tuple[list, list], int]:
-        data = self.data
+    def _code(self, data: bytes, pos: int) -> tuple[tuple[list, list], int]:
         size, pos = _len32(data, pos)
         start = pos
         # locals
@@ -940,17 +906,16 @@ class _ModuleDecoder:
         locs: list = []
         for c, t in groups:
             locs += [t] * c
-        body, pos = self.expr(pos)
+        body, pos = self.expr(data, pos)
         if pos != start + size:
             raise DecodeError("section size mismatch", start)
         return (locs, body), pos
 
     def sec_code(self, pos: int) -> int:
-        self.bodies, pos = self.vec(pos, self._code)
+        self.bodies, pos = _vec(self.data, pos, self._code)
         return pos
 
-    def _data(self, pos: int) -> tuple[Data, int]:
-        data = self.data
+    def _data(self, data: bytes, pos: int) -> tuple[Data, int]:
         p0 = pos
         form, pos = _u32(data, pos)
         if form > 2:
@@ -961,13 +926,13 @@ class _ModuleDecoder:
         if form == 2:
             mem, pos = _u32(data, pos)
         if form != 1:
-            offset, pos = self.expr(pos)
+            offset, pos = self.expr(data, pos)
         n, pos = _len32(data, pos)
         init, pos = _bytes(data, pos, n)
         return Data(init, mode, mem, offset), pos
 
     def sec_data(self, pos: int) -> int:
-        self.m.datas, pos = self.vec(pos, self._data)
+        self.m.datas, pos = _vec(self.data, pos, self._data)
         return pos
 
     def custom(self, pos: int, size: int, after: int) -> int:
@@ -1070,29 +1035,18 @@ NAME_SUBSECTIONS: dict[int, tuple[str, bool]] = {
 }
 
 
-def _namemap(data: bytes, pos: int) -> tuple[dict[int, str], int]:
+def _namemap(data: bytes, pos: int, read=_name) -> tuple[dict, int]:
+    """A name map (index -> name), or with ``read=_namemap`` an indirect one
+    (index -> name map). Indices must increase."""
     n, pos = _len32(data, pos)
-    out: dict[int, str] = {}
+    out: dict = {}
     prev = -1
     for _ in range(n):
         x, pos = _u32(data, pos)
         if x <= prev:
             raise DecodeError("name map indices not increasing", pos)
         prev = x
-        out[x], pos = _name(data, pos)
-    return out, pos
-
-
-def _indirect_namemap(data: bytes, pos: int) -> tuple[dict[int, dict[int, str]], int]:
-    n, pos = _len32(data, pos)
-    out: dict[int, dict[int, str]] = {}
-    prev = -1
-    for _ in range(n):
-        x, pos = _u32(data, pos)
-        if x <= prev:
-            raise DecodeError("name map indices not increasing", pos)
-        prev = x
-        out[x], pos = _namemap(data, pos)
+        out[x], pos = read(data, pos)
     return out, pos
 
 
@@ -1121,10 +1075,7 @@ def decode_names(content: bytes) -> Names | None:
                 names.module, p = _name(sub, 0)
             else:
                 field, indirect = NAME_SUBSECTIONS[sid]
-                if indirect:
-                    value, p = _indirect_namemap(sub, 0)
-                else:
-                    value, p = _namemap(sub, 0)
+                value, p = _namemap(sub, 0, _namemap if indirect else _name)
                 setattr(names, field, value)
             if p != len(sub):
                 return None

@@ -55,7 +55,7 @@ from ..syntax.types import (
     TagType,
 )
 from .decode import MAGIC, NAME_SUBSECTIONS, REF_FUNC, SECTION_ORDER, VERSION
-from .leb128 import write_signed, write_unsigned
+from .leb128 import SMALL_UNSIGNED, write_signed, write_unsigned
 
 __all__ = ["encode_module", "encode_expr", "EncodeError"]
 
@@ -66,19 +66,20 @@ class EncodeError(WasmboxError):
     kind = "encode"
 
 
-_U = [bytes([i]) for i in range(128)]
+def _unsigned_writer(bits: int):
+    """The writer of uN, with the one-byte numbers looked up without a call.
+    The writers raise ValueError for a value out of range."""
+
+    def write(v: int) -> bytes:
+        if 0 <= v < 128:
+            return SMALL_UNSIGNED[v]
+        return write_unsigned(v, bits)
+
+    return write
 
 
-def _u32(v: int) -> bytes:
-    if 0 <= v < 128:
-        return _U[v]
-    return write_unsigned(v, 32)
-
-
-def _u64(v: int) -> bytes:
-    if 0 <= v < 128:
-        return _U[v]
-    return write_unsigned(v, 64)
+_u32 = _unsigned_writer(32)
+_u64 = _unsigned_writer(64)
 
 
 def _s(v: int, bits: int) -> bytes:
@@ -244,24 +245,22 @@ def _w_memarg(out: bytearray, v) -> None:
     out += _u64(offset)
 
 
-def _w_i32(out: bytearray, v) -> None:
-    out += _s(v, 32)
+def _w_signed(bits: int):
+    """The writer of an i32/i64 immediate (signed LEB, unsigned views accepted)."""
+
+    def write(out: bytearray, v) -> None:
+        out += _s(v, bits)
+
+    return write
 
 
-def _w_i64(out: bytearray, v) -> None:
-    out += _s(v, 64)
+def _w_bits(n: int):
+    """The writer of an ``n``-byte little-endian immediate (f32, f64, v128 bits)."""
 
+    def write(out: bytearray, v) -> None:
+        out += v.to_bytes(n, "little")
 
-def _w_f32(out: bytearray, v) -> None:
-    out += v.to_bytes(4, "little")
-
-
-def _w_f64(out: bytearray, v) -> None:
-    out += v.to_bytes(8, "little")
-
-
-def _w_v128(out: bytearray, v) -> None:
-    out += v.to_bytes(16, "little")
+    return write
 
 
 def _w_lane(out: bytearray, v) -> None:
@@ -317,11 +316,11 @@ _WRITERS = {
     "bt": _w_bt,
     "labels": _w_labels,
     "memarg": _w_memarg,
-    "i32": _w_i32,
-    "i64": _w_i64,
-    "f32": _w_f32,
-    "f64": _w_f64,
-    "v128": _w_v128,
+    "i32": _w_signed(32),
+    "i64": _w_signed(64),
+    "f32": _w_bits(4),
+    "f64": _w_bits(8),
+    "v128": _w_bits(16),
     "shuffle": _w_shuffle,
     "lane": _w_lane,
     "heap": _w_heap,
@@ -488,14 +487,10 @@ def _data(d) -> bytes:
     return b"\x02" + _u32(d.mem) + off + tail
 
 
-def _namemap(m: dict[int, str]) -> bytes:
+def _namemap(m: dict, enc=_name) -> bytes:
+    """A name map (index -> name), or with ``enc=_namemap`` an indirect one."""
     keys = sorted(m)
-    return _u32(len(keys)) + b"".join(_u32(k) + _name(m[k]) for k in keys)
-
-
-def _indirect_namemap(m: dict[int, dict[int, str]]) -> bytes:
-    keys = sorted(m)
-    return _u32(len(keys)) + b"".join(_u32(k) + _namemap(m[k]) for k in keys)
+    return _u32(len(keys)) + b"".join(_u32(k) + enc(m[k]) for k in keys)
 
 
 def names_present(n: Names) -> bool:
@@ -518,7 +513,7 @@ def encode_names(n: Names) -> bytes:
         value = getattr(n, field)
         if not value:
             continue
-        sub = _indirect_namemap(value) if indirect else _namemap(value)
+        sub = _namemap(value, _namemap if indirect else _name)
         out.append(sid)
         out += _u32(len(sub)) + sub
     return bytes(out)

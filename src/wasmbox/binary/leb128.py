@@ -40,6 +40,7 @@ __all__ = [
     "MSG_TOO_LONG",
     "MSG_TOO_LARGE",
     "MSG_EOF",
+    "SMALL_UNSIGNED",
 ]
 
 MSG_TOO_LONG = "integer representation too long"
@@ -132,7 +133,8 @@ def read_s64(data, pos: int) -> tuple[int, int]:
 
 
 # Single-byte encodings are by far the most common: precompute them.
-_SMALL_U = [bytes([i]) for i in range(128)]
+#: ``SMALL_UNSIGNED[v]`` is the (one-byte) encoding of ``v`` for ``0 <= v < 128``.
+SMALL_UNSIGNED = [bytes([i]) for i in range(128)]
 _SMALL_S = {i: bytes([i & 0x7F]) for i in range(-64, 64)}
 
 
@@ -142,7 +144,7 @@ def write_unsigned(value: int, bits: int = 64) -> bytes:
     Raises ValueError if ``value`` is negative or needs more than ``bits`` bits.
     """
     if 0 <= value < 128 and bits >= 7:
-        return _SMALL_U[value]
+        return SMALL_UNSIGNED[value]
     if value < 0 or value >> bits:
         raise ValueError(f"{value} does not fit in u{bits}")
     out = bytearray()

@@ -482,14 +482,22 @@ class ModuleParser(InstrMixin):
             return mod, nm
         return None
 
-    def _func(self) -> None:
-        idx = self._next("func")
+    def _field_head(self, space: str) -> tuple[int, tuple[str, str] | None]:
+        """After the keyword of a func/table/memory/global/tag field: its
+        index, then its id, inline exports and inline import (if any)."""
+        idx = self._next(space)
         self._skip_id()
-        self._inline_exports(ExternKind.FUNC, idx)
-        imp = self._inline_import()
+        self._inline_exports(_KIND[space], idx)
+        return idx, self._inline_import()
+
+    def _add_import(self, imp: tuple[str, str], space: str, desc: object) -> None:
+        self.module.imports.append(Import(imp[0], imp[1], _KIND[space], desc))  # type: ignore[arg-type]
+
+    def _func(self) -> None:
+        idx, imp = self._field_head("func")
         x, ft, pnames = self.typeuse(allow_names=True)
         if imp is not None:
-            self.module.imports.append(Import(imp[0], imp[1], ExternKind.FUNC, x))
+            self._add_import(imp, "func", x)
             self._param_names(idx, pnames)
             return
         self.func_body(idx, x, ft, pnames)
@@ -515,9 +523,7 @@ class ModuleParser(InstrMixin):
         display = dict(self.param_annots)
         while toks[self.i] == "(" and toks[self.i + 1] == "local":
             self.i += 2
-            annot = None
-            if self.name_annots and toks[self.i][:1] != "$":
-                annot = self.name_annots.pop(self.i, None)
+            annot = self.id_annot()
             if annot is not None:
                 display[(nparams or 0) + len(locals_)] = annot
                 locals_.append(self.valtype())
@@ -585,12 +591,9 @@ class ModuleParser(InstrMixin):
         return [Instr("i64.const", (0,)) if addr is AddrType.I64 else Instr("i32.const", (0,))]
 
     def _table(self) -> None:
-        idx = self._next("table")
-        self._skip_id()
-        self._inline_exports(ExternKind.TABLE, idx)
-        imp = self._inline_import()
+        idx, imp = self._field_head("table")
         if imp is not None:
-            self.module.imports.append(Import(imp[0], imp[1], ExternKind.TABLE, self.tabletype()))
+            self._add_import(imp, "table", self.tabletype())
             return
         addr = self._addr()
         if self.is_nat():
@@ -639,12 +642,9 @@ class ModuleParser(InstrMixin):
         return n.bit_length() - 1
 
     def _memory(self) -> None:
-        idx = self._next("memory")
-        self._skip_id()
-        self._inline_exports(ExternKind.MEM, idx)
-        imp = self._inline_import()
+        idx, imp = self._field_head("memory")
         if imp is not None:
-            self.module.imports.append(Import(imp[0], imp[1], ExternKind.MEM, self.memtype()))
+            self._add_import(imp, "memory", self.memtype())
             return
         j = self.i + 1 if self.toks[self.i] in ("i32", "i64") else self.i
         if self.is_nat(j):
@@ -664,40 +664,39 @@ class ModuleParser(InstrMixin):
         self.module.datas.append(Data(data, "active", idx, self._offset_zero(addr)))
 
     def _global(self) -> None:
-        idx = self._next("global")
-        self._skip_id()
-        self._inline_exports(ExternKind.GLOBAL, idx)
-        imp = self._inline_import()
+        _, imp = self._field_head("global")
         gt = self.globaltype()
         if imp is not None:
-            self.module.imports.append(Import(imp[0], imp[1], ExternKind.GLOBAL, gt))
+            self._add_import(imp, "global", gt)
             return
         self.labels = [None]
         self.locals_map = {}
         self.module.globals.append(Global(gt, self.expr()))
 
     def _tag(self) -> None:
-        idx = self._next("tag")
-        self._skip_id()
-        self._inline_exports(ExternKind.TAG, idx)
-        imp = self._inline_import()
+        _, imp = self._field_head("tag")
         x, _, _ = self.typeuse(allow_names=True)
         if imp is not None:
-            self.module.imports.append(Import(imp[0], imp[1], ExternKind.TAG, TagType(x)))
+            self._add_import(imp, "tag", TagType(x))
             return
         self.module.tags.append(Tag(TagType(x)))
 
-    def _import(self) -> None:
-        mod = self.name()
-        nm = self.name()
+    def _extern_kind(self) -> str:
+        """Consume the ``( kind`` that opens an import or export description;
+        the kind keyword (func, table, memory, global or tag)."""
         toks = self.toks
         if toks[self.i] != "(" or toks[self.i + 1] not in _KIND:
             raise self.unexpected(self.i + 1 if toks[self.i] == "(" else self.i)
         kw = toks[self.i + 1]
         self.i += 2
+        return kw
+
+    def _import(self) -> None:
+        mod = self.name()
+        nm = self.name()
+        kw = self._extern_kind()
         idx = self._next(kw)
         self._skip_id()
-        kind = _KIND[kw]
         desc: object
         if kw == "func" or kw == "tag":
             x, _, pnames = self.typeuse(allow_names=True)
@@ -711,15 +710,11 @@ class ModuleParser(InstrMixin):
         else:
             desc = self.globaltype()
         self.expect_rpar()
-        self.module.imports.append(Import(mod, nm, kind, desc))  # type: ignore[arg-type]
+        self._add_import((mod, nm), kw, desc)
 
     def _export(self) -> None:
         nm = self.name()
-        toks = self.toks
-        if toks[self.i] != "(" or toks[self.i + 1] not in _KIND:
-            raise self.unexpected(self.i + 1 if toks[self.i] == "(" else self.i)
-        kw = toks[self.i + 1]
-        self.i += 2
+        kw = self._extern_kind()
         x = self.index(kw)
         self.expect_rpar()
         self.module.exports.append(Export(nm, _KIND[kw], x))

@@ -13,7 +13,7 @@ keyword at all (or a reserved token), "constant out of range", "unknown
 from __future__ import annotations
 
 import re
-from typing import NoReturn
+from typing import Any, Callable, NoReturn
 
 from ..errors import ParseError
 from ..syntax.opcodes import OPS
@@ -145,17 +145,21 @@ class ParserBase:
             return self.unexpected()
         return self.error(e.message)
 
-    def string(self) -> bytes:
-        """Consume a string token; its bytes."""
+    def _string_token(self, decode: Callable[[str], Any]) -> Any:
+        """Consume a string token; ``decode`` of it."""
         t = self.toks[self.i]
         if t[:1] != '"' or not _single_string(t):
             raise self.unexpected()
         try:
-            b = decode_string(t)
+            v = decode(t)
         except LiteralError as e:
             raise self.error(e.message) from None
         self.i += 1
-        return b
+        return v
+
+    def string(self) -> bytes:
+        """Consume a string token; its bytes."""
+        return self._string_token(decode_string)
 
     def strings(self) -> bytes:
         """Consume zero or more string tokens; their concatenated bytes."""
@@ -166,37 +170,24 @@ class ParserBase:
 
     def name(self) -> str:
         """Consume a string token that must be valid UTF-8 (an import/export name)."""
-        t = self.toks[self.i]
-        if t[:1] != '"' or not _single_string(t):
-            raise self.unexpected()
-        try:
-            s = decode_name(t)
-        except LiteralError as e:
-            raise self.error(e.message) from None
-        self.i += 1
-        return s
+        return self._string_token(decode_name)
 
-    def u32(self) -> int:
+    def uint(self, bits: int = 32) -> int:
+        """Consume an unsigned literal of at most ``bits`` bits."""
         t = self.toks[self.i]
         if t[:1] not in _DIGITS:
             raise self.unexpected()
         try:
-            v = parse_uint(t, 32)
+            v = parse_uint(t, bits)
         except LiteralError as e:
             raise self._lit_error(e) from None
         self.i += 1
         return v
+
+    u32 = uint  # (called without ``bits``: the common case costs no extra call)
 
     def u64(self) -> int:
-        t = self.toks[self.i]
-        if t[:1] not in _DIGITS:
-            raise self.unexpected()
-        try:
-            v = parse_uint(t, 64)
-        except LiteralError as e:
-            raise self._lit_error(e) from None
-        self.i += 1
-        return v
+        return self.uint(64)
 
     def int_lit(self, bits: int) -> int:
         t = self.toks[self.i]

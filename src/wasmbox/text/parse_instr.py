@@ -613,23 +613,20 @@ def _make_struct_field(name: str) -> Handler_:
     return h
 
 
-def _h_memory_init(p: InstrMixin, kw: str) -> Instr:
-    p.uses_data_count = True
-    toks = p.toks
-    c1 = toks[p.i + 1][:1]
-    if c1 == "$" or "0" <= c1 <= "9":
-        mem = p.index("memory")
-        return Instr("memory.init", (p.index("data"), mem))
-    return Instr("memory.init", (p.index("data"), 0))
+def _make_init(name: str, space: str, segments: str) -> Handler_:
+    """``memory.init mem? data`` / ``table.init table? elem``: two indices
+    when a second one follows, else the segment alone (memory/table 0)."""
 
+    def h(p: InstrMixin, kw: str) -> Instr:
+        if segments == "data":
+            p.uses_data_count = True
+        c1 = p.toks[p.i + 1][:1]
+        if c1 == "$" or "0" <= c1 <= "9":
+            x = p.index(space)
+            return Instr(name, (p.index(segments), x))
+        return Instr(name, (p.index(segments), 0))
 
-def _h_table_init(p: InstrMixin, kw: str) -> Instr:
-    toks = p.toks
-    c1 = toks[p.i + 1][:1]
-    if c1 == "$" or "0" <= c1 <= "9":
-        table = p.index("table")
-        return Instr("table.init", (p.index("elem"), table))
-    return Instr("table.init", (p.index("elem"), 0))
+    return h
 
 
 def _make_resume(name: str, with_tag: bool) -> Handler_:
@@ -686,8 +683,8 @@ def _build() -> dict[str, Handler_]:
             "ref.cast": _make_ref_test("ref.cast"),
             "br_table": _h_br_table,
             "select": _h_select,
-            "memory.init": _h_memory_init,
-            "table.init": _h_table_init,
+            "memory.init": _make_init("memory.init", "memory", "data"),
+            "table.init": _make_init("table.init", "table", "elem"),
         }
     )
     missing = [

@@ -9,7 +9,7 @@ Raises :class:`~wasmbox.errors.ParseError`.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..syntax.types import (
     EXNREF,
@@ -99,6 +99,13 @@ class TypesMixin(ParserBase):
     def type_index(self) -> int:
         return self.index("type")
 
+    def id_annot(self) -> str | None:
+        """Consume the ``(@name "...")`` annotation that names a local,
+        parameter or field written without an ``$id`` at the current token."""
+        if self.name_annots and self.toks[self.i][:1] != "$":
+            return self.name_annots.pop(self.i, None)
+        return None
+
     # -- value types ----------------------------------------------------------
 
     def valtype(self) -> "ValType":
@@ -120,14 +127,12 @@ class TypesMixin(ParserBase):
         return out
 
     def reftype(self) -> RefType:
-        t = self.toks[self.i]
-        v = REFTYPE_SHORT.get(t)
-        if v is not None:
-            self.i += 1
-            return v
-        if t == "(" and self.toks[self.i + 1] == "ref":
-            return self.ref_paren()
-        raise self.unexpected()
+        """A value type that must be a reference type."""
+        at = self.i
+        t = self.valtype()
+        if not isinstance(t, RefType):
+            raise self.unexpected(at)
+        return t
 
     def ref_paren(self) -> RefType:
         """``(ref null? heaptype)``."""
@@ -154,21 +159,20 @@ class TypesMixin(ParserBase):
             return p
         return self.valtype()
 
-    def fieldtype(self) -> FieldType:
+    def _maybe_mut(self, read: Callable[[], Any]) -> tuple[Any, bool]:
+        """``(mut t)`` or ``t``, with ``t`` read by ``read``: (t, mutable)."""
         if self.at_group("mut"):
             self.i += 2
-            st = self.storagetype()
+            t = read()
             self.expect_rpar()
-            return FieldType(st, True)
-        return FieldType(self.storagetype(), False)
+            return t, True
+        return read(), False
+
+    def fieldtype(self) -> FieldType:
+        return FieldType(*self._maybe_mut(self.storagetype))
 
     def globaltype(self) -> GlobalType:
-        if self.at_group("mut"):
-            self.i += 2
-            vt = self.valtype()
-            self.expect_rpar()
-            return GlobalType(vt, True)
-        return GlobalType(self.valtype(), False)
+        return GlobalType(*self._maybe_mut(self.valtype))
 
     # -- type definitions -----------------------------------------------------
 
@@ -210,9 +214,7 @@ class TypesMixin(ParserBase):
             names: dict[str, int] = {}
             while self.at_group("field"):
                 self.i += 2
-                annot = None
-                if self.name_annots and toks[self.i][:1] != "$":
-                    annot = self.name_annots.pop(self.i, None)
+                annot = self.id_annot()
                 if annot is not None:
                     self.field_annots.setdefault(type_idx, {})[len(fields)] = annot
                     fields.append(self.fieldtype())
@@ -269,8 +271,8 @@ class TypesMixin(ParserBase):
         self.param_annots = {}
         while toks[self.i] == "(" and toks[self.i + 1] == "param":
             self.i += 2
-            if self.name_annots and toks[self.i][:1] != "$" and allow_names:
-                annot = self.name_annots.pop(self.i, None)
+            if allow_names:
+                annot = self.id_annot()
                 if annot is not None:
                     self.param_annots[len(params)] = annot
                     names.append(None)

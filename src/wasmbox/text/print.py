@@ -498,29 +498,28 @@ def _handler(h: Any, ctx: _Ctx) -> str:
     return f"(on {ctx.tags.ref(tag)} {target})"
 
 
+# Immediate kind -> the _Ctx attribute holding the names of its index space.
+_IMM_SPACE = {
+    "func": "funcs",
+    "type": "types",
+    "table": "tables",
+    "mem": "mems",
+    "local": "locals",
+    "global": "globals",
+    "tag": "tags",
+    "elem": "elems",
+    "data": "datas",
+}
+
+
 def _imm(kind: str, v: Any, op: Op, ctx: _Ctx, last_type: Any) -> str:
+    space = _IMM_SPACE.get(kind)
+    if space is not None:
+        return getattr(ctx, space).ref(v)
     if kind in ("label", "lane", "u32"):
         return _int(v, kind)
     if kind == "labels":
         return " ".join(_int(x, "label") for x in v)
-    if kind == "func":
-        return ctx.funcs.ref(v)
-    if kind == "type":
-        return ctx.types.ref(v)
-    if kind == "table":
-        return ctx.tables.ref(v)
-    if kind == "mem":
-        return ctx.mems.ref(v)
-    if kind == "local":
-        return ctx.locals.ref(v)
-    if kind == "global":
-        return ctx.globals.ref(v)
-    if kind == "tag":
-        return ctx.tags.ref(v)
-    if kind == "elem":
-        return ctx.elems.ref(v)
-    if kind == "data":
-        return ctx.datas.ref(v)
     if kind == "field":
         return ctx.fields(last_type).ref(v) if isinstance(last_type, int) else str(v)
     if kind == "memarg":

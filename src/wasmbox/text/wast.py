@@ -16,7 +16,10 @@ Modules (:class:`ScriptModule`)
     strings as ``str`` (bytes that are not UTF-8 appear as lone surrogates,
     which ``parse_module`` reports as "malformed UTF-8 encoding").
     ``name`` is the ``$id`` without ``$``; ``definition`` marks
-    ``(module definition ...)``.
+    ``(module definition ...)``. With ``parse_modules=False`` no text module
+    is parsed (every one is left as under ``assert_malformed``): for readers
+    that want only the script's structure or its binary modules, also of
+    scripts whose text modules use syntax this parser does not know.
 
 Values (:class:`Value`) -- arguments and exact results
     ``Value(type, value)`` with ``type`` one of:
@@ -66,7 +69,7 @@ from typing import Any, Union
 
 from ..syntax.module import Module
 from .lexer import line_col, tokenize
-from .literals import LiteralError, parse_f32, parse_f64, parse_int, parse_uint
+from .literals import LiteralError, parse_f32, parse_f64, parse_int
 from .parse import ModuleParser, nesting_error, parse_module
 from .parse_base import ParserBase
 from .parse_types import ABS_HEAP
@@ -312,12 +315,18 @@ Command = Union[
 # The script parser
 
 
-def parse_script(text: str | bytes, filename: str | None = None) -> list[Command]:
-    """Parse a ``.wast`` script into commands. Raises ParseError."""
+def parse_script(
+    text: str | bytes, filename: str | None = None, *, parse_modules: bool = True
+) -> list[Command]:
+    """Parse a ``.wast`` script into commands.
+
+    ``parse_modules=False`` leaves every text module unparsed (``module``
+    None, ``source`` its text). Raises ParseError.
+    """
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode("utf-8", "surrogateescape")
     tokens = tokenize(text, filename)
-    p = _ScriptParser(tokens)
+    p = _ScriptParser(tokens, parse_modules)
     try:
         return p.script()
     except RecursionError:
@@ -330,10 +339,11 @@ _LANES = {"i8x16": (16, 8), "i16x8": (8, 16), "i32x4": (4, 32), "i64x2": (2, 64)
 
 
 class _ScriptParser(ParserBase):
-    def __init__(self, tokens: Any) -> None:
+    def __init__(self, tokens: Any, parse_modules: bool = True) -> None:
         super().__init__(tokens, 0)
         self._line_pos = 0
         self._line = 1
+        self.parse_modules = parse_modules
 
     def line(self) -> int:
         """Line of the current token (incremental: tokens are visited in order)."""
@@ -350,6 +360,8 @@ class _ScriptParser(ParserBase):
         toks = self.toks
         if toks[0] == "(" and toks[1] not in _COMMANDS and toks[1] not in _ACTIONS:
             # A script made only of module fields: one implicit module.
+            if not self.parse_modules:
+                return [ModuleCommand(1, ScriptModule(1, "text", source=self.tokens.text))]
             mp = ModuleParser(self.tokens, 0)
             module = mp.fields()
             if toks[mp.i] != "":
@@ -407,7 +419,7 @@ class _ScriptParser(ParserBase):
             src = data.decode("utf-8", "surrogateescape")
             return ScriptModule(line, "quote", name, source=src, definition=definition)
         text = self.tokens.text
-        if not eager:
+        if not (eager and self.parse_modules):
             end = self.skip_group(start)
             source = text[self.tokens.start(start) : self.tokens.ends[end - 1]]
             self.i = end
@@ -454,45 +466,29 @@ class _ScriptParser(ParserBase):
         self.expect_rpar()
         return Invoke(line, mod, name, args)
 
-    def _num(self, kind: str) -> int:
-        t = self.toks[self.i]
-        try:
-            if kind == "i32":
-                v = parse_int(t, 32)
-            elif kind == "i64":
-                v = parse_int(t, 64)
-            elif kind == "f32":
-                v = parse_f32(t)
-            else:
-                v = parse_f64(t)
-        except LiteralError as e:
-            raise self._lit_error(e) from None
-        self.i += 1
-        return v
-
     def const(self) -> Value:
         """``(i32.const n)``, ``(v128.const shape n*)``, ``(ref.null ht?)``, ``(ref.extern n)``..."""
         toks = self.toks
         i = self.i
         kw = toks[i + 1]
         conv = _CONVERTERS.get(kw)
-        if conv is not None and toks[i + 3] == ")":
+        if conv is not None:  # (i32.const n) ... (f64.const z)
             try:
                 v = Value(conv[0], conv[1](toks[i + 2]))
             except LiteralError as e:
                 self.i = i + 2
                 raise self._lit_error(e) from None
+            if toks[i + 3] != ")":
+                raise self.unexpected(i + 3)
             self.i = i + 4
             return v
         self.i = i + 2
-        if kw in _NUM_CONSTS:
-            v = Value(kw[:3], self._num(kw[:3]))
-        elif kw == "v128.const":
+        if kw == "v128.const":
             v = self._v128(allow_nan=False)
         elif kw == "ref.null":
             v = Value("ref.null", self._opt_heap())
         elif kw == "ref.extern" or kw == "ref.host":
-            v = Value(kw, self._host_value())
+            v = Value(kw, self.u32())  # the host value: a u32
         else:
             raise self.unexpected(self.i - 1)
         self.expect_rpar()
@@ -509,15 +505,6 @@ class _ScriptParser(ParserBase):
         if t[:1] in "0123456789":
             return self.u32()
         raise self.unexpected()
-
-    def _host_value(self) -> int:
-        t = self.toks[self.i]
-        try:
-            v = parse_uint(t, 32)
-        except LiteralError as e:
-            raise self._lit_error(e) from None
-        self.i += 1
-        return v
 
     def _v128(self, allow_nan: bool) -> Union[Value, V128Pattern]:
         """``shape lane*`` of a v128.const up to (not including) ``)``."""
