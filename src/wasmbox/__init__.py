@@ -15,27 +15,6 @@ from .errors import (  # noqa: F401
     WasmboxError,
 )
 
-from .api import (  # noqa: F401,E402
-    Caller,
-    Config,
-    Engine,
-    ExportType,
-    Func,
-    FuncType,
-    Global,
-    GlobalType,
-    ImportType,
-    Instance,
-    InstanceExports,
-    Limits,
-    Linker,
-    Memory,
-    MemoryType,
-    Module,
-    Store,
-    Table,
-    TableType,
-    ValType,
-)
+from .api import *  # noqa: F401,F403,E402 - the embedding API: wasmbox.api.__all__
 
 __version__ = "0.1.0"

@@ -17,33 +17,22 @@ Raw-value path (for exact, bit-level work such as the spec runner):
 ``Global.raw``, ``Table.elems``, ``Memory.buf`` hold raw values/bytes. See
 :mod:`wasmbox.runtime.values` for the raw representation.
 
+Allocation and limits: ``Config(allocation_strategy=PoolingAllocationConfig(...))``
+selects the pooling allocator (``engine.pooling_allocator_metrics()`` ->
+:class:`PoolingAllocatorMetrics`); ``store.set_limits(...)`` (see
+:class:`StoreLimits`) and ``store.close()``.
+
 Nothing here raises on import.
 """
-from .runtime import (  # noqa: F401
-    Caller,
-    Config,
-    Engine,
-    ExportType,
-    Func,
-    FuncType,
-    Global,
-    GlobalType,
-    ImportType,
-    Instance,
-    InstanceExports,
-    Limits,
-    Linker,
-    Memory,
-    MemoryType,
-    Module,
-    Store,
-    Table,
-    TableType,
-    ValType,
-)
+from . import runtime as _runtime
+from .runtime import *  # noqa: F401,F403 - the names of runtime.__all__
+from .runtime.alloc import PoolingAllocatorMetrics
+from .runtime.config import PoolingAllocationConfig
+from .runtime.store import StoreLimits
 
+#: The public names, re-exported by :mod:`wasmbox`: the runtime's objects
+#: and types (``wasmbox.runtime.__all__``) and the allocation/limits types.
 __all__ = [
-    "Caller", "Config", "Engine", "ExportType", "Func", "FuncType", "Global", "GlobalType",
-    "ImportType", "Instance", "InstanceExports", "Limits", "Linker", "Memory", "MemoryType",
-    "Module", "Store", "Table", "TableType", "ValType",
+    *_runtime.__all__,
+    "PoolingAllocationConfig", "PoolingAllocatorMetrics", "StoreLimits",
 ]

@@ -1,18 +1,102 @@
 """Every tunable and limit of the runtime, each documented with its default.
 
 :class:`Config` follows wasmtime's style: one object, one property per
-option, set before the :class:`~wasmbox.runtime.engine.Engine` is made.
+option, set before the :class:`~wasmbox.runtime.engine.Engine` is made
+(the engine reads it once; changing a config afterwards does not change an
+engine made from it). Options can also be given as keywords:
+``Config(allocation_strategy=PoolingAllocationConfig(total_memories=10))``.
+
+:class:`PoolingAllocationConfig` holds the limits of the pooling instance
+allocator (see :mod:`wasmbox.runtime.alloc.pooling`).
 
 Raises :class:`ValueError` for an option set to a value out of its range,
-:class:`TypeError` for a value of the wrong type.
+:class:`TypeError` for a value of the wrong type, :class:`AttributeError`
+for an unknown option.
 """
 from __future__ import annotations
+
+import sys
+from typing import Any
+
+#: 4 GiB: the whole 32-bit address space
+GIB4 = 1 << 32
+#: a 64-bit host can reserve 4 GiB per memory; a 32-bit one cannot
+_BIG_HOST = sys.maxsize > GIB4
+
+_INT_OPTIONS = ("max_call_depth", "max_host_reentry", "max_memory_pages", "max_table_elements")
+_SIZE_OPTIONS = ("memory_reservation", "memory_reservation_for_growth")
+_BOOL_OPTIONS = ("lazy_compile", "validate", "memory_may_move")
+
+
+def _check_int(owner: str, name: str, value: object, low: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{owner}.{name} must be an int")
+    if value < low:
+        raise ValueError(f"{owner}.{name} must be at least {low}")
+
+
+class PoolingAllocationConfig:
+    """Limits of the pooling instance allocator (wasmtime's names and meaning).
+
+    Every slot is made once, on first use, and then reused: instantiating
+    takes a free slot in O(1), closing the store that owns the instance
+    wipes what the tenant dirtied and returns the slot. A module that does
+    not fit the limits below is refused before anything is allocated.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        #: Instances that can be alive at once, over all stores of the
+        #: engine. Default 1000. Instantiating past it raises
+        #: InstantiationError (the pool is exhausted; nothing waits).
+        self.total_core_instances: int = 1000
+        #: Linear memories that can be alive at once (each one a slot with a
+        #: reserved mapping of max_memory_size bytes). Default 1000.
+        self.total_memories: int = 1000
+        #: Tables that can be alive at once. Default 1000.
+        self.total_tables: int = 1000
+        #: Bytes reserved for each memory slot: the most any pooled memory
+        #: can grow to. Default 4 GiB (1 GiB on 32-bit hosts). Address space
+        #: is reserved lazily per slot, physical memory only when touched.
+        #: A memory whose initial size is larger is refused; memory.grow
+        #: past it returns -1.
+        self.max_memory_size: int = GIB4 if _BIG_HOST else 1 << 30
+        #: Memories one module may define. Default 1.
+        self.max_memories_per_module: int = 1
+        #: Tables one module may define. Default 1.
+        self.max_tables_per_module: int = 1
+        #: Elements any pooled table may hold. Default 20_000. A table whose
+        #: initial size is larger is refused; table.grow past it returns -1.
+        self.table_elements: int = 20_000
+        #: Free slots that keep their mapping ("warm", ready to reuse with no
+        #: system call). Default 100. Past this, the least recently used free
+        #: slot gives its mapping back to the system ("cold"); it is mapped
+        #: again on its next use.
+        self.max_unused_warm_slots: int = 100
+        for name, value in options.items():
+            setattr(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in ("total_core_instances", "total_memories", "total_tables",
+                    "max_memories_per_module", "max_tables_per_module", "table_elements",
+                    "max_unused_warm_slots"):
+            _check_int("PoolingAllocationConfig", name, value, 0)
+        elif name == "max_memory_size":
+            _check_int("PoolingAllocationConfig", name, value, 0)
+            if value > sys.maxsize:  # type: ignore[operator]
+                raise ValueError("PoolingAllocationConfig.max_memory_size does not fit this host")
+        else:
+            raise AttributeError(f"unknown PoolingAllocationConfig option {name!r}")
+        object.__setattr__(self, name, value)
+
+    def __repr__(self) -> str:
+        opts = ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items())
+        return f"PoolingAllocationConfig({opts})"
 
 
 class Config:
     """Runtime options (see each attribute for its default and trade-off)."""
 
-    def __init__(self) -> None:
+    def __init__(self, **options: Any) -> None:
         #: Maximum depth of nested Wasm calls before "call stack exhausted".
         #: Default 10_000. Each Wasm call is one Python frame; wasmbox raises
         #: Python's recursion limit to (current depth + this + a margin) for
@@ -38,18 +122,54 @@ class Config:
         #: safe for modules that are known to be valid (the compiler assumes
         #: validity).
         self.validate: bool = True
+        #: How instances, memories and tables are allocated: ``"on-demand"``
+        #: (the default: each memory gets its own mapping when it is made,
+        #: freed with it) or a :class:`PoolingAllocationConfig` (or
+        #: ``"pooling"`` for one with the defaults): slots made once and
+        #: reused, wiped between tenants. See :mod:`wasmbox.runtime.alloc`.
+        self.allocation_strategy: str | PoolingAllocationConfig = "on-demand"
+        #: Bytes of address space reserved for a linear memory made on
+        #: demand. Default 4 GiB on 64-bit hosts (256 MiB on 32-bit ones).
+        #: A memory whose maximum (declared, or the Wasm limit) fits gets a
+        #: reserved ("static") heap of exactly its maximum: growing only
+        #: makes more of it accessible -- O(1), no copy, nothing moves. A
+        #: memory whose maximum does not fit (memory64 without a maximum, or
+        #: a smaller setting here) gets a dynamic heap, see the next two
+        #: options. Reservations cost address space, not memory: pages are
+        #: given by the system, zeroed, when first touched.
+        self.memory_reservation: int = GIB4 if _BIG_HOST else 256 << 20
+        #: Extra bytes mapped after a dynamic heap's current size, so that it
+        #: can grow that far without moving. Default 2 GiB on 64-bit hosts
+        #: (16 MiB on 32-bit ones). Growing past it moves the memory: a new
+        #: mapping, one copy of the current bytes, and every host view of
+        #: the old bytes is released.
+        self.memory_reservation_for_growth: int = (2 << 30) if _BIG_HOST else 16 << 20
+        #: Whether a dynamic heap may move when it grows past its mapping.
+        #: Default True. With False, a memory never moves: it can only grow
+        #: within ``max(memory_reservation, its initial size)``, and
+        #: ``memory.grow`` past that returns -1.
+        self.memory_may_move: bool = True
+        for name, value in options.items():
+            setattr(self, name, value)
 
     def __setattr__(self, name: str, value: object) -> None:
-        if name in ("max_call_depth", "max_host_reentry", "max_memory_pages", "max_table_elements"):
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise TypeError(f"Config.{name} must be an int")
-            if value < 1:
-                raise ValueError(f"Config.{name} must be at least 1")
-            if name == "max_memory_pages" and value > 65536:
+        if name in _INT_OPTIONS:
+            _check_int("Config", name, value, 1)
+            if name == "max_memory_pages" and value > 65536:  # type: ignore[operator]
                 raise ValueError("Config.max_memory_pages must be at most 65536")
-        elif name in ("lazy_compile", "validate"):
+        elif name in _SIZE_OPTIONS:
+            _check_int("Config", name, value, 0)
+            if value > sys.maxsize:  # type: ignore[operator]
+                raise ValueError(f"Config.{name} does not fit this host")
+        elif name in _BOOL_OPTIONS:
             if not isinstance(value, bool):
                 raise TypeError(f"Config.{name} must be a bool")
+        elif name == "allocation_strategy":
+            if value == "pooling":
+                value = PoolingAllocationConfig()
+            elif value != "on-demand" and not isinstance(value, PoolingAllocationConfig):
+                raise ValueError("Config.allocation_strategy must be 'on-demand', 'pooling' "
+                                 "or a PoolingAllocationConfig")
         else:
             raise AttributeError(f"unknown Config option {name!r}")
         object.__setattr__(self, name, value)

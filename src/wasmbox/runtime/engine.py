@@ -1,10 +1,16 @@
-"""The Engine: a Config plus the cache of compiled modules.
+"""The Engine: a Config, the cache of compiled modules, the instance allocator.
 
 Modules loaded from the same bytes through one engine share their decoded
 form and their compiled code (keyed by the SHA-256 of the bytes), so loading
 a module a second time costs a hash, not a decode, validation and compile.
 
-Raises :class:`TypeError` for a config that is not a :class:`Config`.
+The engine's :class:`~wasmbox.runtime.alloc.InstanceAllocator` (chosen by
+``Config.allocation_strategy``, made once with the engine) serves every
+store made from it. Stores keep their engine (and so its pool) alive, so
+dropping an engine before its stores and instances is safe.
+
+Raises :class:`TypeError` for a config that is not a :class:`Config`,
+:class:`ValueError` for pool limits that are inconsistent.
 """
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+from .alloc import InstanceAllocator, PoolingAllocatorMetrics, make_allocator
 from .config import Config
 
 #: number of distinct modules an engine keeps compiled
@@ -29,6 +36,17 @@ class Engine:
         self.config = config
         self._cache: OrderedDict[bytes, Any] = OrderedDict()
         self._lock = threading.Lock()
+        self._allocator: InstanceAllocator = make_allocator(config)
+
+    def pooling_allocator_metrics(self) -> PoolingAllocatorMetrics | None:
+        """Slots in use, warm slots, wipes and bytes wiped of the pooling
+        allocator (None with the on-demand allocator), as in wasmtime."""
+        return self._allocator.metrics()
+
+    @property
+    def allocation_strategy(self) -> str:
+        """"on-demand" or "pooling"."""
+        return self._allocator.strategy
 
     def _cached(self, key: bytes) -> Any:
         with self._lock:

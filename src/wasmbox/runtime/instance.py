@@ -5,8 +5,12 @@ The steps follow the Wasm 2.0 spec's order:
 1. every import is checked against the module's declaration ("unknown
    import" is the Linker's job; a present but wrong item raises
    :class:`~wasmbox.errors.LinkError` "incompatible import type");
-2. functions, globals (initialisers evaluated in order), tables, memories,
-   element and data segments are allocated, and the exports collected;
+2. the store's limits and the allocator are consulted for the module's
+   tables and memories (a module that does not fit is refused with
+   :class:`~wasmbox.errors.InstantiationError` before anything is
+   allocated); then functions, globals (initialisers evaluated in order),
+   tables, memories, element and data segments are allocated, and the
+   exports collected;
 3. active element segments are copied into their tables, in order, then
    dropped (declarative ones just dropped); an out-of-bounds segment traps
    with "out of bounds table access";
@@ -23,8 +27,9 @@ globals first holds a trampoline that compiles the function (or takes it
 from the module's cache), binds it, and calls it.
 
 Raises :class:`~wasmbox.errors.LinkError`, :class:`~wasmbox.errors.Trap`,
-:class:`~wasmbox.errors.Exhaustion`, :class:`~wasmbox.errors.WasmboxError`
-(limits), :class:`TypeError` (an import that is not a Func, Memory, Table or
+:class:`~wasmbox.errors.Exhaustion`, :class:`~wasmbox.errors.InstantiationError`
+(store limits, pool limits or exhaustion), :class:`~wasmbox.errors.WasmboxError`
+(limits, a closed store), :class:`TypeError` (an import that is not a Func, Memory, Table or
 Global).
 """
 from __future__ import annotations
@@ -115,6 +120,10 @@ def _check_import(env: Any, imp: sm.Import, item: Any, store: Store) -> None:
         raise UnsupportedFeature(f"imports of kind {kind.text} are not supported")
 
 
+def _min_bytes(mt: st.MemType) -> int:
+    return mt.limits.min << (mt.page_size_log2 if mt.page_size_log2 is not None else 16)
+
+
 # ---------------------------------------------------------------- const exprs
 def eval_const(expr: list[sm.Instr], globals_: list[Global], funcs: list[Func]) -> Any:
     """Evaluate a constant expression to a raw value. Raises UnsupportedFeature."""
@@ -187,6 +196,12 @@ class Instance:
                 tables.append(item)
             else:
                 mems.append(item)
+        plan = getattr(module, "_alloc_plan", None)
+        if plan is None:  # what the module's own memories and tables need, once per module
+            plan = ([_min_bytes(mdef.type) for mdef in m.mems],
+                    [tdef.type.limits.min for tdef in m.tables])
+            module._alloc_plan = plan  # type: ignore[attr-defined]
+        store._admit(*plan)
         g: dict[str, Any] = dict(BASE)
         g["R32"] = new_f32_scratch()
         self._g = g
@@ -221,7 +236,7 @@ class Instance:
             g[f"T{i}"] = t.elems
             g[f"t{i}"] = t
         for i, mem in enumerate(mems):
-            g[f"M{i}"] = mem.buf
+            mem._bind(self, f"M{i}")  # rebound whenever the memory's bytes change
             g[f"m{i}"] = mem
         elems: list[list[Any]] = []
         for i, seg in enumerate(m.elems):

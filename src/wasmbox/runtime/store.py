@@ -13,17 +13,25 @@
   "call stack exhausted"; an exception raised by a host function is
   re-raised as it was.
 
+The store also holds the limits of :meth:`Store.set_limits` (checked when
+an instance, memory or table is made and on every grow) and the
+allocator's bookkeeping for its instances; :meth:`Store.close` gives
+everything back (pool slots are wiped and reused) and is also done when the
+store is garbage collected.
+
 Raises :class:`~wasmbox.errors.Trap`, :class:`~wasmbox.errors.Exhaustion`,
-or whatever a host function raised.
+or whatever a host function raised; :class:`~wasmbox.errors.WasmboxError`
+for a call into a closed store; :class:`~wasmbox.errors.InstantiationError`
+for an instance, memory or table past a limit.
 """
 from __future__ import annotations
 
 import struct
 import sys
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
-from ..errors import Exhaustion, Trap, TrapCode, WasmboxError
+from ..errors import Exhaustion, InstantiationError, Trap, TrapCode, WasmboxError
 from .config import Config
 from .engine import Engine
 
@@ -39,8 +47,38 @@ class HostError(Exception):
         self.exc = exc
 
 
+class StoreLimits:
+    """The limits of :meth:`Store.set_limits` (None = no limit)."""
+
+    __slots__ = ("memory_size", "table_elements", "instances", "tables", "memories")
+
+    def __init__(self, memory_size: int | None = None, table_elements: int | None = None,
+                 instances: int | None = None, tables: int | None = None,
+                 memories: int | None = None) -> None:
+        self.memory_size = memory_size
+        self.table_elements = table_elements
+        self.instances = instances
+        self.tables = tables
+        self.memories = memories
+
+    def __repr__(self) -> str:
+        opts = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__)
+        return f"StoreLimits({opts})"
+
+
+def _limit(name: str, value: int | None) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"Store.set_limits: {name} must be an int or None")
+    return None if value < 0 else value
+
+
 class Store:
-    """Owns instances and their objects; ``Store(engine=None, data=None)``."""
+    """Owns instances and their objects; ``Store(engine=None, data=None)``.
+
+    Usable as a context manager: leaving the ``with`` block closes it.
+    """
 
     def __init__(self, engine: Engine | None = None, data: Any = None) -> None:
         if engine is None:
@@ -51,6 +89,12 @@ class Store:
         self.config: Config = engine.config
         self._data = data
         self._host_funcs: dict[int, Any] = {}  # Linker.define_func cache
+        self._limits: StoreLimits | None = None
+        self._n_instances = 0
+        self._n_memories = 0
+        self._n_tables = 0
+        self._alloc_state: Any = None  # the allocator's bookkeeping (runtime.alloc)
+        self._closed = False
 
     def data(self) -> Any:
         """The user data given at construction."""
@@ -58,6 +102,107 @@ class Store:
 
     def set_data(self, data: Any) -> None:
         self._data = data
+
+    # -- limits ---------------------------------------------------------------
+    def set_limits(self, memory_size: int | None = None, table_elements: int | None = None,
+                   instances: int | None = None, tables: int | None = None,
+                   memories: int | None = None) -> None:
+        """Limit what this store may hold (wasmtime-py's names and meaning).
+
+        * ``memory_size``: bytes any one linear memory may have. A module
+          whose memory starts larger fails to instantiate
+          (InstantiationError); ``memory.grow`` past it returns -1.
+        * ``table_elements``: elements any one table may have (the same two
+          rules).
+        * ``instances``, ``tables``, ``memories``: how many of each may be
+          made in this store (instantiation past them fails).
+
+        Each call replaces all five; None (or a negative number, as in
+        wasmtime-py) means no limit, the default. Raises TypeError.
+        """
+        self._limits = StoreLimits(_limit("memory_size", memory_size),
+                                   _limit("table_elements", table_elements),
+                                   _limit("instances", instances), _limit("tables", tables),
+                                   _limit("memories", memories))
+
+    @property
+    def limits(self) -> StoreLimits:
+        """The current limits."""
+        return self._limits if self._limits is not None else StoreLimits()
+
+    def _admit(self, mem_min_bytes: Sequence[int], table_mins: Sequence[int]) -> None:
+        """Before an instance allocates anything: check every limit, reserve slots.
+
+        Raises WasmboxError (closed store), InstantiationError (a limit).
+        """
+        if self._closed:
+            raise WasmboxError("the store is closed")
+        lim = self._limits
+        if lim is not None:
+            if lim.instances is not None and self._n_instances >= lim.instances:
+                raise InstantiationError(f"instance limit of {lim.instances} reached "
+                                         f"(Store.set_limits instances={lim.instances})")
+            self._check_counts(len(mem_min_bytes), len(table_mins))
+            for i, b in enumerate(mem_min_bytes):
+                self._check_memory_size(i, b)
+            for i, n in enumerate(table_mins):
+                self._check_table_elements(i, n)
+        self.engine._allocator.admit(self, mem_min_bytes, table_mins)
+        self._n_instances += 1
+
+    def _check_counts(self, memories: int, tables: int) -> None:
+        lim = self._limits
+        if lim is None:
+            return
+        if lim.memories is not None and self._n_memories + memories > lim.memories:
+            raise InstantiationError(f"memory limit of {lim.memories} reached "
+                                     f"(Store.set_limits memories={lim.memories})")
+        if lim.tables is not None and self._n_tables + tables > lim.tables:
+            raise InstantiationError(f"table limit of {lim.tables} reached "
+                                     f"(Store.set_limits tables={lim.tables})")
+
+    def _check_memory_size(self, index: int | None, min_bytes: int) -> None:
+        lim = self._limits
+        if lim is not None and lim.memory_size is not None and min_bytes > lim.memory_size:
+            what = "a memory" if index is None else f"memory {index}"
+            raise InstantiationError(f"{what} needs {min_bytes} bytes initially, more "
+                                     f"than the store allows (Store.set_limits "
+                                     f"memory_size={lim.memory_size})")
+
+    def _check_table_elements(self, index: int | None, n: int) -> None:
+        lim = self._limits
+        if lim is not None and lim.table_elements is not None and n > lim.table_elements:
+            what = "a table" if index is None else f"table {index}"
+            raise InstantiationError(f"{what} needs {n} elements initially, more than "
+                                     f"the store allows (Store.set_limits "
+                                     f"table_elements={lim.table_elements})")
+
+    # -- the end --------------------------------------------------------------
+    def close(self) -> None:
+        """Give back everything the store holds; calling it again does nothing.
+
+        Every memory is detached: instances of this store see empty memories
+        (accesses trap), host views from ``Memory.buffer`` are released, and
+        with the pooling allocator the slots are wiped and reused. Calls
+        into the store's functions raise WasmboxError afterwards. Done
+        automatically when the store is garbage collected.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        state = self._alloc_state
+        if state is not None:
+            state.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
 
 _tls = threading.local()
@@ -77,6 +222,8 @@ _MEM_OOB = TrapCode.MEMORY_OUT_OF_BOUNDS
 
 def call_wasm(store: Store, fn: Callable[..., Any], args: Any) -> Any:
     """Call raw callable fn(*args) from the host (see the module docstring)."""
+    if store._closed:
+        raise WasmboxError("the store is closed")
     depth = getattr(_tls, "depth", 0)
     cfg = store.config
     saved = -1

@@ -3,10 +3,16 @@
 A :class:`Table` owns ``elems``, a Python list of raw references (None, a
 :class:`~wasmbox.runtime.func.Func`, or an externref object). Compiled code
 binds the list once, so it is only ever changed in place (growing extends
-it).
+it; closing the store empties it).
+
+A table's size is bounded by its declared maximum, ``Config.max_table_elements``,
+the allocator (a pool's ``table_elements``) and the store's
+``table_elements`` limit (:meth:`Store.set_limits`): a table made past one
+is refused, ``table.grow`` past one returns -1.
 
 Raises :class:`~wasmbox.errors.WasmboxError` for API operations that cannot
 be done (index out of bounds on ``set``, growing past the maximum),
+:class:`~wasmbox.errors.InstantiationError` for a table past a limit,
 :class:`TypeError` for values of the wrong type.
 """
 from __future__ import annotations
@@ -30,6 +36,8 @@ class Table:
             raise TypeError("Table(store, ty, init): expected a Store")
         if not isinstance(ty, TableType):
             raise TypeError("Table(store, ty, init): expected a TableType")
+        if store._closed:
+            raise WasmboxError("the store is closed")
         self._init(store, ty._t, to_raw(ty._t.elem, init))
 
     @classmethod
@@ -46,17 +54,31 @@ class Table:
         if tt.limits.min > self.max:
             raise WasmboxError(f"table minimum of {tt.limits.min} elements exceeds the limit "
                                f"of {self.max}")
-        self.elems: list[Any] = [init] * tt.limits.min
+        store._check_counts(0, 1)
+        store._check_table_elements(None, tt.limits.min)
+        self.elems: list[Any] = []
+        self.max = min(self.max, store.engine._allocator.table(store, tt.limits.min, self.elems))
+        if tt.limits.min > self.max:
+            raise WasmboxError(f"table minimum of {tt.limits.min} elements exceeds the limit "
+                               f"of {self.max}")
+        store._n_tables += 1
+        if tt.limits.min:
+            self.elems.extend([init] * tt.limits.min)
 
     # -- used by compiled code ------------------------------------------------
     def grow_raw(self, init: Any, delta: int) -> int:
         """table.grow: the old size, or -1 (as an unsigned value)."""
         old = len(self.elems)
-        if delta > self.max - old:
+        if delta > self.max - old or not self._may_grow(old + delta):
             return 0xFFFFFFFFFFFFFFFF if self._type.limits.addr is st.AddrType.I64 else 0xFFFFFFFF
         if delta:
             self.elems.extend([init] * delta)
         return old
+
+    def _may_grow(self, new: int) -> bool:
+        """The store's table_elements limit allows new elements."""
+        lim = self._store._limits
+        return lim is None or lim.table_elements is None or new <= lim.table_elements
 
     # -- API ------------------------------------------------------------------
     def type(self, store: Any = None) -> TableType:
@@ -73,7 +95,7 @@ class Table:
             raise TypeError("Table.grow: amt must be a non-negative int")
         raw = to_raw(self._type.elem, init)
         old = len(self.elems)
-        if amt > self.max - old:
+        if amt > self.max - old or not self._may_grow(old + amt):
             raise WasmboxError(f"failed to grow table by {amt}")
         self.elems.extend([raw] * amt)
         return old
