@@ -27,34 +27,16 @@ _U16 = struct.Struct("<H")
 _S32 = struct.Struct("<i")
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
-_F32 = struct.Struct("<f")
 _F64 = struct.Struct("<d")
 
 MEM_OOB = TrapCode.MEMORY_OUT_OF_BOUNDS
 TABLE_OOB = TrapCode.TABLE_OUT_OF_BOUNDS
 
-_u32_unpack = _U32.unpack_from
-_u32_pack = _U32.pack_into
-_f32_unpack = _F32.unpack_from
-_f32_pack = _F32.pack_into
-_f32_from_bits = numerics.f32_from_bits
-_f32_to_bits = numerics.f32_to_bits
 
 
-def f32_load(buf: bytearray, ea: int) -> float:
-    """Load an f32 (NaN payloads, signalling ones included, kept)."""
-    v = _f32_unpack(buf, ea)[0]
-    if v != v:
-        return _f32_from_bits(_u32_unpack(buf, ea)[0])
-    return v
-
-
-def f32_store(buf: bytearray, ea: int, v: float) -> None:
-    """Store an f32 (NaN payloads kept)."""
-    if v != v:
-        _u32_pack(buf, ea, _f32_to_bits(v))
-    else:
-        _f32_pack(buf, ea, v)
+# f32 loads/stores keep NaN payloads (signalling ones too); one definition.
+f32_load = numerics.f32_load
+f32_store = numerics.f32_store
 
 
 def mem_fill(buf: bytearray, d: int, val: int, n: int) -> None:
