@@ -395,31 +395,27 @@ def f32_sqrt(x: float) -> float:
 # their sign from ``x * 0.0``.
 
 
-def f64_ceil(x: float) -> float:
-    if -_T52 < x < _T52:
-        r = _ceil(x)
-        if r == 0:
-            return x * 0.0
-        return float(r)
-    return x * 1.0
+def _integral(round_: Callable[[float], int], name: str) -> Callable[[float], float]:
+    """An f64 rounding instruction from an integer-valued rounding function.
+
+    Values with |x| >= 2**52, infinities and NaNs are already integral (or
+    NaN, quieted by ``x * 1.0``); a zero result takes its sign from ``x``.
+    """
+    def op(x: float) -> float:
+        if -_T52 < x < _T52:
+            r = round_(x)
+            if r == 0:
+                return x * 0.0
+            return float(r)
+        return x * 1.0
+
+    op.__name__ = op.__qualname__ = name
+    return op
 
 
-def f64_floor(x: float) -> float:
-    if -_T52 < x < _T52:
-        r = _floor(x)
-        if r == 0:
-            return x * 0.0
-        return float(r)
-    return x * 1.0
-
-
-def f64_trunc(x: float) -> float:
-    if -_T52 < x < _T52:
-        r = int(x)
-        if r == 0:
-            return x * 0.0
-        return float(r)
-    return x * 1.0
+f64_ceil = _integral(_ceil, "f64_ceil")
+f64_floor = _integral(_floor, "f64_floor")
+f64_trunc = _integral(int, "f64_trunc")
 
 
 def f64_nearest(x: float) -> float:
