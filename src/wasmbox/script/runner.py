@@ -15,6 +15,8 @@ reported and counted.
 """
 from __future__ import annotations
 
+import signal
+import threading
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,32 +64,25 @@ class _Alarm:
     """Per-command wall-clock limit via SIGALRM (main thread, POSIX only)."""
 
     def __init__(self) -> None:
-        import signal
-        import threading
-
-        self.enabled = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+        self.enabled = (hasattr(signal, "setitimer")
+                        and threading.current_thread() is threading.main_thread())
         if self.enabled:
-            def on_alarm(signum: int, frame: Any) -> None:
-                raise CommandTimeout(f"timed out after {COMMAND_TIMEOUT:g} s")
+            self.previous = signal.signal(signal.SIGALRM, self._on_alarm)
 
-            self.previous = signal.signal(signal.SIGALRM, on_alarm)
+    @staticmethod
+    def _on_alarm(signum: int, frame: Any) -> None:
+        raise CommandTimeout(f"timed out after {COMMAND_TIMEOUT:g} s")
 
     def start(self) -> None:
         if self.enabled:
-            import signal
-
             signal.setitimer(signal.ITIMER_REAL, COMMAND_TIMEOUT)
 
     def stop(self) -> None:
         if self.enabled:
-            import signal
-
             signal.setitimer(signal.ITIMER_REAL, 0)
 
     def close(self) -> None:
         if self.enabled:
-            import signal
-
             self.stop()
             signal.signal(signal.SIGALRM, self.previous)
 
