@@ -56,18 +56,25 @@ _WIDE = frozenset({"i64.add128", "i64.sub128", "i64.mul_wide_s", "i64.mul_wide_u
 
 
 class CompiledFunction:
-    """Source and code object of one compiled function, plus its constants."""
+    """Source and code object of one compiled function, plus what it needs bound.
 
-    __slots__ = ("index", "name", "source", "code", "consts", "flat")
+    ``consts``: constants to bind in the instance's globals. ``refs``: the
+    function indices whose instances (``F<j>``) the code uses (``ref.func``).
+    ``scratch``: the code rounds through the per-instance f32 scratch ``R32``.
+    """
 
-    def __init__(self, index: int, name: str, source: str, code: Any, consts: dict[str, Any],
-                 flat: bool) -> None:
+    __slots__ = ("index", "name", "source", "code", "consts", "flat", "refs", "scratch")
+
+    def __init__(self, index: int, name: str, source: str, code: Any,
+                 fc: "FunctionCompiler") -> None:
         self.index = index
         self.name = name
         self.source = source
         self.code = code
-        self.consts = consts
-        self.flat = flat
+        self.consts: dict[str, Any] = fc.consts
+        self.flat: bool = fc.flat
+        self.refs: tuple[int, ...] = tuple(sorted(fc.func_refs))
+        self.scratch: bool = "R32" in fc.helpers
 
 
 def _zero(t: Any) -> str:
@@ -95,6 +102,7 @@ class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, Call
         self.local_types = list(ft.params) + list(fn.locals)
         self.consts: dict[str, Any] = {}
         self.helpers: set[str] = set()
+        self.func_refs: set[int] = set()
         self.stack: list[Entry] = []
         self.ntemps = 0
         self.out: Body = []
@@ -240,32 +248,33 @@ def _render(body: Body, indent: int, loops: int, out: list[str]) -> None:
                 out.append(pad + "    pass")
 
 
-def generate_source(env: ModuleEnv, func_index: int) -> tuple[str, dict[str, Any], bool]:
-    """(source, constants, flat) of a defined function; structured if possible.
+def generate_source(env: ModuleEnv, func_index: int) -> tuple[str, FunctionCompiler]:
+    """(source, compiler) of a defined function; structured if possible.
 
-    Raises UnsupportedFeature.
+    The compiler holds what the source needs (``consts``, ``helpers``,
+    ``func_refs``) and whether it is ``flat``. Raises UnsupportedFeature.
     """
     if not FORCE_FLAT:
         try:
             fc = FunctionCompiler(env, func_index, flat=False)
-            return fc.compile(), fc.consts, False
+            return fc.compile(), fc
         except (NeedFlat, RecursionError):  # nesting too deep for the structured form
             pass
     fc = FunctionCompiler(env, func_index, flat=True)
     try:
-        return fc.compile(), fc.consts, True
+        return fc.compile(), fc
     except (NeedFlat, RecursionError) as e:  # pragma: no cover - flat mode always succeeds
         raise UnsupportedFeature(f"function {func_index} cannot be compiled: {e!r}") from None
 
 
 def compile_function(env: ModuleEnv, func_index: int) -> CompiledFunction:
     """Generate and compile a defined function. Raises UnsupportedFeature."""
-    src, consts, flat = generate_source(env, func_index)
+    src, fc = generate_source(env, func_index)
     name = f"<wasm function {func_index}>"
     try:
         code = compile(src, name, "exec")
     except (SyntaxError, RecursionError, MemoryError, ValueError):
-        if flat:
+        if fc.flat:
             raise UnsupportedFeature(f"function {func_index} is too large to compile") from None
         fc = FunctionCompiler(env, func_index, flat=True)
         try:
@@ -273,8 +282,7 @@ def compile_function(env: ModuleEnv, func_index: int) -> CompiledFunction:
             code = compile(src, name, "exec")
         except (SyntaxError, RecursionError, MemoryError, ValueError, NeedFlat):
             raise UnsupportedFeature(f"function {func_index} is too large to compile") from None
-        consts, flat = fc.consts, True
-    return CompiledFunction(func_index, f"f{func_index}", src, code, consts, flat)
+    return CompiledFunction(func_index, f"f{func_index}", src, code, fc)
 
 
 class ModuleCode:
@@ -282,6 +290,8 @@ class ModuleCode:
 
     def __init__(self, module: Module, info: object | None = None) -> None:
         self.env = ModuleEnv(module, info)
+        #: the runtime's per-module instantiation plan (runtime.plan), made on first use
+        self.plan: Any = None
         self._funcs: dict[int, CompiledFunction] = {}
         self._lock = threading.Lock()
 

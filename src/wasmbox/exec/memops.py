@@ -72,6 +72,7 @@ class MemoryMixin:
     """Memory/table/global emission for :class:`~wasmbox.exec.compile.FunctionCompiler`."""
 
     stack: list[Entry]
+    func_refs: set[int]
 
     def use_helper(self, name: str) -> str:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -226,6 +227,7 @@ class MemoryMixin:
             a = self.pop()
             self.push_expr(f"({a.code} is None)", [a], isbool=True)
         elif op == "ref.func":
+            self.func_refs.add(imm[0])
             self.push_const(f"F{imm[0]}")
         else:
             raise UnsupportedFeature(f"instruction {op} is not supported")

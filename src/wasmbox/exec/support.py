@@ -3,7 +3,11 @@
 :data:`BASE` maps every helper name the compiler may emit to its object:
 pre-bound ``struct`` methods for memory access, the numeric functions of
 :mod:`wasmbox.exec.numerics` (named after their instruction), the bulk
-memory and table helpers below, and the trap constructors.
+memory and table helpers below, and the trap constructors, on top of
+Python's builtins. It is shared, read-only, by every instance: an
+instance's code globals hold only that instance's names and use ``BASE``
+as their ``__builtins__`` (names not found in the globals are looked up
+there, as fast as globals), so making an instance copies nothing.
 
 The helpers follow the spec's bulk-memory rules: bounds are checked before
 anything is written, and an out-of-bounds operation traps without partial
@@ -121,8 +125,8 @@ def new_f32_scratch() -> memoryview:
 
 
 def _names() -> dict[str, Any]:
-    d: dict[str, Any] = {
-        "__builtins__": builtins,
+    d: dict[str, Any] = dict(vars(builtins))
+    d.update({
         "U16": _U16.unpack_from,
         "S16": _S16.unpack_from,
         "U32": _U32.unpack_from,
@@ -147,13 +151,13 @@ def _names() -> dict[str, Any]:
         "ci_trap": ci_trap,
         "Trap": Trap,
         "SQRT": math.sqrt,
-        "R32": new_f32_scratch(),
         "C_UNREACHABLE": TrapCode.UNREACHABLE,
-    }
+    })
     for name, fn in numerics.FUNCS.items():
         d[name.replace(".", "_")] = fn
     return d
 
 
-#: helper name -> object, copied into the globals of every instance's code
+#: helper name -> object (and Python's builtins): the ``__builtins__`` of all generated code.
+#: The per-instance f32 scratch ``R32`` is deliberately not here (see new_f32_scratch).
 BASE: dict[str, Any] = _names()
