@@ -64,7 +64,7 @@ class Caller:
 class Func:
     """A function instance (see the module docstring)."""
 
-    __slots__ = ("call", "tid", "_ft", "_store", "_instance", "_index", "_host", "_access_caller",
+    __slots__ = ("call", "tid", "_ft", "_store", "_index", "_host", "_access_caller",
                  "__weakref__")
 
     def __init__(self, store: Store, ty: FuncType, func: Callable[..., Any],
@@ -78,7 +78,6 @@ class Func:
         self._ft = ty._ft
         self.tid = host_type_id(ty._ft)
         self._store = store
-        self._instance = None
         self._index = -1
         self._host = func
         self._access_caller = bool(access_caller)
@@ -97,7 +96,6 @@ class Func:
         self._ft = ft
         self.tid = host_type_id(ft)
         self._store = store
-        self._instance = None
         self._index = -1
         self._host = fn
         self._access_caller = False
@@ -105,12 +103,13 @@ class Func:
         return self
 
     @classmethod
-    def _wasm(cls, store: Store, instance: Any, index: int, ft: st.FuncType, tid: int) -> "Func":
+    def _wasm(cls, store: Store, index: int, ft: st.FuncType, tid: int) -> "Func":
+        """Function index of an instance (which binds ``call``; the Func keeps no
+        reference to the instance, so that an instance's objects form no cycle)."""
         self = cls.__new__(cls)
         self._ft = ft
         self.tid = tid
         self._store = store
-        self._instance = instance
         self._index = index
         self._host = None
         self._access_caller = False

@@ -71,6 +71,9 @@ CAN_DISCARD = sys.platform.startswith("linux") and hasattr(mmap, "MADV_DONTNEED"
 _PRUNE_AT = 32
 
 
+#: what a detached heap shows: no bytes (every access is out of bounds); never released
+_EMPTY = memoryview(bytearray(0))
+
 #: capacity -> ctypes array type (pool slots and common maxima repeat)
 _ARRAY_TYPES: dict[int, Any] = {}
 
@@ -105,7 +108,7 @@ def discard(mm: mmap.mmap, length: int) -> int:
     """
     if length <= 0:
         return 0
-    n = min(round_up(length), len(mm))
+    n = min((length + HOST_PAGE - 1) // HOST_PAGE * HOST_PAGE, len(mm))
     if CAN_DISCARD:
         mm.madvise(mmap.MADV_DONTNEED, 0, n)
     else:  # pragma: no cover - non-Linux hosts
@@ -128,7 +131,7 @@ def _release_all(hosts: list[weakref.ref], views: tuple[memoryview, ...],
                 v.release()
             except BufferError:
                 clean = False
-    for v in views:
+    for v in views:  # ours: only a view derived from one of them can refuse
         try:
             v.release()
         except BufferError:
@@ -186,12 +189,6 @@ class Heap:
         self._probe = weakref.ref(carr)
         self._base = memoryview(carr).cast("B")
         self.capacity = capacity
-
-    def _release_views(self) -> bool:
-        """Release our views of the current mapping; True if none survives."""
-        clean = _release_all(self._hosts, (self.view, self._base), self._probe)
-        self._hosts = []
-        return clean
 
     # -- growing --------------------------------------------------------------
     def grow_to(self, new_size: int) -> bool:
@@ -269,15 +266,15 @@ class Heap:
         mm = self._mm
         if mm is None:
             return True
-        empty = memoryview(bytearray(0))
         for ref, name in self._binders:
             owner = ref()
             if owner is not None:
-                owner._g[name] = empty
-        self._binders.clear()
-        clean = self._release_views()
+                owner._g[name] = _EMPTY
+        self._binders = []
+        clean = _release_all(self._hosts, (self.view, self._base), self._probe)
+        self._hosts = []
         self._mm = None
-        self.view = self._base = empty
+        self.view = self._base = _EMPTY
         self.size = self.capacity = self.limit = 0
         self.may_move = False
         if self._owned and clean:

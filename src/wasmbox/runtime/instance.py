@@ -23,8 +23,11 @@ place (they are visible through imported tables and memories), as Wasm 2.0
 requires.
 
 Functions are compiled lazily: the name ``f<i>`` in the instance's code
-globals first holds a trampoline that compiles the function (or takes it
-from the module's cache), binds it, and calls it.
+globals first holds a stub that compiles the function (or takes it from
+the module's cache), binds it, and calls it (:mod:`wasmbox.runtime.plan`).
+Function instances (:class:`~wasmbox.runtime.func.Func`) are made only for
+functions that can be seen from outside the code: exports, table
+elements, ``ref.func`` operands, globals.
 
 Raises :class:`~wasmbox.errors.LinkError`, :class:`~wasmbox.errors.Trap`,
 :class:`~wasmbox.errors.Exhaustion`, :class:`~wasmbox.errors.InstantiationError`
@@ -46,6 +49,7 @@ from .func import Func
 from .global_ import Global
 from .memory import Memory
 from .module import Module
+from .plan import EVAL, FUNC, GLOBAL, TABLE, InstancePlan
 from .store import Store, call_wasm
 from .table import Table
 
@@ -62,21 +66,6 @@ class DataInstance:
 
     def drop(self) -> None:
         self.data = b""
-
-
-# ---------------------------------------------------------------- trampolines
-_TRAMPOLINE_MAKERS: dict[int, Callable[[Callable[[], Callable[..., Any]]], Callable[..., Any]]] = {}
-
-
-def _trampoline_maker(n: int) -> Callable[[Callable[[], Callable[..., Any]]], Callable[..., Any]]:
-    mk = _TRAMPOLINE_MAKERS.get(n)
-    if mk is None:
-        args = ", ".join(f"a{i}" for i in range(n))
-        src = f"def mk(R):\n    def t({args}):\n        return R()({args})\n    return t\n"
-        ns: dict[str, Any] = {}
-        exec(compile(src, f"<wasmbox trampoline/{n}>", "exec"), ns)  # noqa: S102 - our own text
-        mk = _TRAMPOLINE_MAKERS[n] = ns["mk"]
-    return mk
 
 
 # ---------------------------------------------------------------- linking
@@ -125,8 +114,11 @@ def _min_bytes(mt: st.MemType) -> int:
 
 
 # ---------------------------------------------------------------- const exprs
-def eval_const(expr: list[sm.Instr], globals_: list[Global], funcs: list[Func]) -> Any:
-    """Evaluate a constant expression to a raw value. Raises UnsupportedFeature."""
+def eval_const(expr: list[sm.Instr], globals_: list[Global], func: Callable[[int], Func]) -> Any:
+    """Evaluate a constant expression to a raw value (``func(i)``: function instance i).
+
+    Raises UnsupportedFeature.
+    """
     stack: list[Any] = []
     for ins in expr:
         op = ins.op
@@ -141,7 +133,7 @@ def eval_const(expr: list[sm.Instr], globals_: list[Global], funcs: list[Func]) 
         elif op == "ref.null":
             stack.append(None)
         elif op == "ref.func":
-            stack.append(funcs[ins.imm[0]])
+            stack.append(func(ins.imm[0]))
         elif op == "global.get":
             stack.append(globals_[ins.imm[0]].raw)
         elif op in ("i32.add", "i32.sub", "i32.mul", "i64.add", "i64.sub", "i64.mul"):
@@ -157,17 +149,20 @@ def eval_const(expr: list[sm.Instr], globals_: list[Global], funcs: list[Func]) 
 class Instance:
     """An instance of a module: ``Instance(store, module, imports)``."""
 
+    __slots__ = ("_store", "_module", "_code", "_plan", "_g", "_funcs", "_compiled",
+                 "_globals", "_tables", "_mems", "_exports", "_exports_obj", "__weakref__")
+
     def __init__(self, store: Store, module: Module, imports: Sequence[Extern]) -> None:
-        if not isinstance(store, Store):
+        if type(store) is not Store and not isinstance(store, Store):
             raise TypeError("Instance(store, module, imports): expected a Store")
-        if not isinstance(module, Module):
+        if type(module) is not Module and not isinstance(module, Module):
             raise TypeError("Instance(store, module, imports): expected a Module")
         self._store = store
         self._module = module
+        #: export name -> object, in the module's order (names are unique)
         self._exports: dict[str, Extern] = {}
-        self._export_list: list[Extern] = []
-        self._instantiate(store, module, list(imports))
         self._exports_obj: InstanceExports | None = None
+        self._instantiate(store, module, imports if type(imports) is list else list(imports))
 
     def exports(self, store: Any = None) -> "InstanceExports":
         """The exports, by name (a Mapping; ``.by_index`` lists them in order)."""
@@ -177,93 +172,111 @@ class Instance:
 
     # -- the steps ------------------------------------------------------------
     def _instantiate(self, store: Store, module: Module, imports: list[Extern]) -> None:
-        m = module.syntax
-        code = module._code
-        env = code.env
-        if len(imports) != len(m.imports):
-            raise LinkError(f"expected {len(m.imports)} imports, found {len(imports)}")
-        funcs: list[Func] = []
-        globals_: list[Global] = []
-        tables: list[Table] = []
-        mems: list[Memory] = []
-        for imp, item in zip(m.imports, imports):
-            _check_import(env, imp, item, store)
-            if imp.kind is sm.ExternKind.FUNC:
-                funcs.append(item)
-            elif imp.kind is sm.ExternKind.GLOBAL:
-                globals_.append(item)
-            elif imp.kind is sm.ExternKind.TABLE:
-                tables.append(item)
-            else:
-                mems.append(item)
-        plan = getattr(module, "_alloc_plan", None)
-        if plan is None:  # what the module's own memories and tables need, once per module
-            plan = ([_min_bytes(mdef.type) for mdef in m.mems],
-                    [tdef.type.limits.min for tdef in m.tables])
-            module._alloc_plan = plan  # type: ignore[attr-defined]
-        store._admit(*plan)
-        g: dict[str, Any] = dict(BASE)
-        g["R32"] = new_f32_scratch()
-        self._g = g
+        code = self._code = module._code
+        plan = self._plan = code.plan or InstancePlan.of(code)
+        if len(imports) != plan.n_imports:
+            raise LinkError(f"expected {plan.n_imports} imports, found {len(imports)}")
+        self._g = g = {"__builtins__": BASE}
+        #: function instances, made when first needed (imports: given)
+        self._funcs = [None] * plan.n_funcs
+        self._globals: list[Global] = []
+        self._tables: list[Table] = []
+        self._mems: list[Memory] = []
+        if imports:
+            self._link(store, imports)
+        store._admit(plan.mem_min_bytes, plan.table_mins)
+        store._instances.append(self)
         self._compiled: set[int] = set()
-        self._code = code
-        n_imp = len(funcs)
-        for i, fn in enumerate(funcs):
-            g[f"F{i}"] = fn
-            g[f"f{i}"] = fn._call_for(self)
-        for j in range(len(m.funcs)):
-            idx = n_imp + j
-            f = Func._wasm(store, self, idx, env.func_types[idx], env.func_tid(idx))
-            f.call = self._trampoline(f, idx)
-            funcs.append(f)
-            g[f"F{idx}"] = f
-            g[f"f{idx}"] = f.call
-        self._funcs = funcs
-        for gdef in m.globals:
-            globals_.append(Global._create(store, gdef.type, eval_const(gdef.init, globals_, funcs)))
-        for tdef in m.tables:
-            init = eval_const(tdef.init, globals_, funcs) if tdef.init else None
-            tables.append(Table._create(store, tdef.type, init))
-        for mdef in m.mems:
-            mems.append(Memory._create(store, mdef.type))
-        self._globals, self._tables, self._mems = globals_, tables, mems
-        for i, gl in enumerate(globals_):
-            if gl._type.mutable:
-                g[f"g{i}"] = gl
+        if plan.stubs is not None:
+            g["LAZY"] = self._resolve
+            exec(plan.stubs, g)  # noqa: S102 - our identifiers and numbers only (runtime.plan)
+        if plan.defines_state:
+            self._allocate(store, module.syntax)
+        if plan.exports:
+            self._export()
+        if not store.config.lazy_compile:
+            for idx in range(plan.n_imp_funcs, plan.n_funcs):
+                self._resolve(idx)
+        if plan.has_segments:
+            self._init_segments(module.syntax)
+        start = module.syntax.start
+        if start is not None:
+            call_wasm(store, g[plan.fnames[start]], ())
+
+    def _link(self, store: Store, imports: list[Extern]) -> None:
+        """Step 1: check each import and bind it. Raises LinkError, TypeError."""
+        plan, g, env = self._plan, self._g, self._code.env
+        nf = 0
+        for (imp, kind), item in zip(plan.imports, imports):
+            _check_import(env, imp, item, store)
+            if kind == FUNC:
+                self._funcs[nf] = item
+                g[plan.Fnames[nf]] = item
+                g[plan.fnames[nf]] = item._call_for(self)
+                nf += 1
+            elif kind == GLOBAL:
+                self._globals.append(item)
+            elif kind == TABLE:
+                self._tables.append(item)
             else:
-                g[f"G{i}"] = gl.raw
-        for i, t in enumerate(tables):
-            g[f"T{i}"] = t.elems
-            g[f"t{i}"] = t
+                self._mems.append(item)
+
+    def _allocate(self, store: Store, m: sm.Module) -> None:
+        """Step 2: the module's globals, tables and memories, bound in the code's globals."""
+        plan, g, func = self._plan, self._g, self._func
+        globals_, tables, mems = self._globals, self._tables, self._mems
+        if m.globals:
+            for gdef, init in zip(m.globals, plan.global_inits):
+                if init is EVAL:
+                    init = eval_const(gdef.init, globals_, func)
+                globals_.append(Global._create(store, gdef.type, init))
+        if m.tables:
+            for tdef in m.tables:
+                init = eval_const(tdef.init, globals_, func) if tdef.init else None
+                tables.append(Table._create(store, tdef.type, init))
+        if m.mems:
+            for mdef, geo in zip(m.mems, plan.mem_geometry(store.config.max_memory_pages)):
+                mems.append(Memory._create(store, mdef.type, geo))
+        if globals_:
+            for name, gl in zip(plan.global_names, globals_):
+                g[name] = gl if name[0] == "g" else gl.raw
+        if tables:
+            for i, t in enumerate(tables):
+                g[plan.Tnames[i]] = t.elems
+                g[plan.tnames[i]] = t
         for i, mem in enumerate(mems):
-            mem._bind(self, f"M{i}")  # rebound whenever the memory's bytes change
-            g[f"m{i}"] = mem
+            mem._heap.bind(self, plan.Mnames[i])  # rebound whenever the memory's bytes change
+            g[plan.mnames[i]] = mem
+
+    def _export(self) -> None:
+        """The exports, by name (function instances are made here for exported functions)."""
+        spaces = (self._funcs, self._tables, self._mems, self._globals)
+        exports, func = self._exports, self._func
+        for name, kind, index in self._plan.exports:
+            if kind < 0:
+                raise UnsupportedFeature("exports of this kind are not supported")
+            exports[name] = func(index) if kind == FUNC else spaces[kind][index]
+
+    def _init_segments(self, m: sm.Module) -> None:
+        """Steps 3-4: element then data segments (bound as ``E<i>``/``D<i>``), then the
+        active ones copied and dropped. Raises Trap (out of bounds)."""
+        plan, g, func = self._plan, self._g, self._func
+        globals_, tables, mems = self._globals, self._tables, self._mems
         elems: list[list[Any]] = []
-        for i, seg in enumerate(m.elems):
-            refs = [eval_const(e, globals_, funcs) for e in seg.init]
+        for name, seg in zip(plan.Enames, m.elems):
+            refs = [eval_const(e, globals_, func) for e in seg.init]
             elems.append(refs)
-            g[f"E{i}"] = refs
+            g[name] = refs
         datas: list[DataInstance] = []
-        for i, dseg in enumerate(m.datas):
+        for name, dseg in zip(plan.Dnames, m.datas):
             d = DataInstance(dseg.init)
             datas.append(d)
-            g[f"D{i}"] = d
-        spaces = {sm.ExternKind.FUNC: funcs, sm.ExternKind.GLOBAL: globals_,
-                  sm.ExternKind.TABLE: tables, sm.ExternKind.MEM: mems}
-        for ex in m.exports:
-            space = spaces.get(ex.kind)
-            if space is None:
-                raise UnsupportedFeature(f"exports of kind {ex.kind.text} are not supported")
-            obj = space[ex.index]
-            self._exports[ex.name] = obj
-            self._export_list.append(obj)
-        if not store.config.lazy_compile:
-            for j in range(len(m.funcs)):
-                self._resolve(funcs[n_imp + j], n_imp + j)
-        # element segments
+            g[name] = d
         for i, seg in enumerate(m.elems):
             if seg.mode == "active":
-                off = eval_const(seg.offset or [], globals_, funcs)
+                off = plan.elems_const_offset[i]
+                if off is EVAL:
+                    off = eval_const(seg.offset or [], globals_, func)
                 tab = tables[seg.table]
                 refs = elems[i]
                 if off + len(refs) > len(tab.elems):
@@ -272,34 +285,59 @@ class Instance:
                 refs.clear()
             elif seg.mode == "declarative":
                 elems[i].clear()
-        # data segments
         for i, dseg in enumerate(m.datas):
             if dseg.mode == "active":
-                off = eval_const(dseg.offset or [], globals_, funcs)
+                off = plan.datas_const_offset[i]
+                if off is EVAL:
+                    off = eval_const(dseg.offset or [], globals_, func)
                 buf = mems[dseg.mem].buf
                 data = datas[i].data
                 if off + len(data) > len(buf):
                     raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS)
                 buf[off:off + len(data)] = data
                 datas[i].drop()
-        if m.start is not None:
-            call_wasm(store, funcs[m.start].call, ())
 
-    def _trampoline(self, f: Func, idx: int) -> Callable[..., Any]:
-        return _trampoline_maker(len(f._ft.params))(lambda: self._resolve(f, idx))
+    def _func(self, idx: int) -> Func:
+        """Function instance idx, made on first use (its ``call`` is the current binding)."""
+        f = self._funcs[idx]
+        if f is None:
+            env = self._code.env
+            f = Func._wasm(self._store, idx, env.func_types[idx], env.func_tid(idx))
+            g = self._g
+            f.call = g[self._plan.fnames[idx]]
+            self._funcs[idx] = f
+            g[self._plan.Fnames[idx]] = f
+        return f
 
-    def _resolve(self, f: Func, idx: int) -> Callable[..., Any]:
-        """Compile (or fetch) function idx, bind it in this instance, return it."""
-        if idx in self._compiled:
-            return f.call
+    def _resolve(self, idx: int) -> Callable[..., Any]:
+        """Compile (or fetch) defined function idx, bind it in this instance, return it.
+
+        Called by the function's stub (``LAZY``) on its first call, and by
+        whatever still holds the stub afterwards.
+        """
         g = self._g
+        if idx in self._compiled:
+            return g[self._plan.fnames[idx]]
         cf = self._code.get(idx)
-        g.update(cf.consts)
+        if cf.consts:
+            g.update(cf.consts)
+        if cf.scratch and "R32" not in g:
+            g["R32"] = new_f32_scratch()
+        for j in cf.refs:
+            self._func(j)
         exec(cf.code, g)  # noqa: S102 - generated from numbers and our identifiers only
         fn = g[cf.name]
-        f.call = fn
+        f = self._funcs[idx]
+        if f is not None:
+            f.call = fn
         self._compiled.add(idx)
         return fn
+
+    def _teardown(self) -> None:
+        """Unbind the code (Store.close): its functions and globals refer to each
+        other, so clearing them lets the instance be freed without the cycle
+        collector. Calls into a closed store never reach the code."""
+        self._g.clear()
 
     def __repr__(self) -> str:
         return f"<Instance of {self._module!r}>"
@@ -310,7 +348,7 @@ class InstanceExports(Mapping):
 
     def __init__(self, instance: Instance) -> None:
         self._map = instance._exports
-        self._seq = tuple(instance._export_list)
+        self._seq = tuple(instance._exports.values())
 
     @property
     def by_index(self) -> Sequence[Extern]:

@@ -56,6 +56,27 @@ _ACCESS: dict[str, tuple[struct.Struct, int]] = {
 }
 
 
+def geometry(mt: st.MemType, max_memory_pages: int) -> tuple[int, bool, int, int, bool]:
+    """(page shift, is64, most pages, initial bytes, unbounded) of a memory type.
+
+    ``max_memory_pages`` is the engine's cap (Config, in 64 KiB pages).
+    ``unbounded``: no declared maximum and an address space larger than the
+    cap. Raises WasmboxError when the minimum is past the most pages.
+    """
+    shift = mt.page_size_log2 if mt.page_size_log2 is not None else 16
+    is64 = mt.limits.addr is st.AddrType.I64
+    # i32 memories: at most 2^32 bytes and fewer than 2^32 pages (custom-page-sizes:
+    # with 1-byte pages memory.size must still fit in an i32)
+    spec_cap = (1 << (64 - shift)) if is64 else min(1 << (32 - shift), 0xFFFFFFFF)
+    cap = min(spec_cap, (max_memory_pages << 16) >> shift)
+    max_pages = cap if mt.limits.max is None else min(cap, mt.limits.max)
+    if mt.limits.min > max_pages:
+        raise WasmboxError(f"memory minimum of {mt.limits.min} pages exceeds the limit "
+                           f"of {max_pages} pages")
+    unbounded = mt.limits.max is None and spec_cap > cap
+    return shift, is64, max_pages, mt.limits.min << shift, unbounded
+
+
 class Memory:
     """A linear memory; ``Memory(store, MemoryType(Limits(min, max)))``."""
 
@@ -71,30 +92,23 @@ class Memory:
         self._init(store, ty._t)
 
     @classmethod
-    def _create(cls, store: Store, mt: st.MemType) -> "Memory":
+    def _create(cls, store: Store, mt: st.MemType, geometry: tuple | None = None) -> "Memory":
+        """A memory of a module (``geometry``: :func:`geometry` of mt, if known)."""
         self = cls.__new__(cls)
-        self._init(store, mt)
+        self._init(store, mt, geometry)
         return self
 
-    def _init(self, store: Store, mt: st.MemType) -> None:
+    def _init(self, store: Store, mt: st.MemType, geo: tuple | None = None) -> None:
         """Check the limits, then take a heap from the engine's allocator."""
         self._store = store
         self._type = mt
-        shift = self.page_shift = mt.page_size_log2 if mt.page_size_log2 is not None else 16
-        self.is64 = mt.limits.addr is st.AddrType.I64
-        # i32 memories: at most 2^32 bytes and fewer than 2^32 pages (custom-page-sizes:
-        # with 1-byte pages memory.size must still fit in an i32)
-        spec_cap = (1 << (64 - shift)) if self.is64 else min(1 << (32 - shift), 0xFFFFFFFF)
-        cap = min(spec_cap, (store.config.max_memory_pages << 16) >> shift)
-        max_pages = cap if mt.limits.max is None else min(cap, mt.limits.max)
-        if mt.limits.min > max_pages:
-            raise WasmboxError(f"memory minimum of {mt.limits.min} pages exceeds the limit "
-                               f"of {max_pages} pages")
-        min_bytes = mt.limits.min << shift
+        shift, is64, max_pages, min_bytes, unbounded = \
+            geo or geometry(mt, store.config.max_memory_pages)
+        self.page_shift = shift
+        self.is64 = is64
         if store._limits is not None:
             store._check_counts(1, 0)
             store._check_memory_size(None, min_bytes)
-        unbounded = mt.limits.max is None and spec_cap > cap
         heap = store.engine._allocator.memory(store, min_bytes, max_pages << shift, unbounded)
         self._heap = heap
         self.max_pages = min(max_pages, heap.limit >> shift)

@@ -94,6 +94,7 @@ class Store:
         self._n_memories = 0
         self._n_tables = 0
         self._alloc_state: Any = None  # the allocator's bookkeeping (runtime.alloc)
+        self._instances: list[Any] = []  # torn down by close()
         self._closed = False
 
     def data(self) -> Any:
@@ -184,7 +185,10 @@ class Store:
         Every memory is detached: instances of this store see empty memories
         (accesses trap), host views from ``Memory.buffer`` are released, and
         with the pooling allocator the slots are wiped and reused. Calls
-        into the store's functions raise WasmboxError afterwards. Done
+        into the store's functions raise WasmboxError afterwards (a call
+        that is running when a host function closes the store ends with
+        that error too), and each instance's code is unbound, so that its
+        objects are freed at once rather than by the cycle collector. Done
         automatically when the store is garbage collected.
         """
         if self._closed:
@@ -193,6 +197,9 @@ class Store:
         state = self._alloc_state
         if state is not None:
             state.close()
+        instances, self._instances = self._instances, []
+        for inst in instances:
+            inst._teardown()
 
     @property
     def closed(self) -> bool:
@@ -245,6 +252,10 @@ def call_wasm(store: Store, fn: Callable[..., Any], args: Any) -> Any:
         raise Trap(_MEM_OOB) from None
     except HostError as e:
         raise e.exc from None
+    except NameError:  # the code's globals were torn down by a close() from a host function
+        if store._closed:
+            raise WasmboxError("the store was closed during the call") from None
+        raise
     except ZeroDivisionError:  # pragma: no cover - numerics checks divisors
         raise Trap(TrapCode.INTEGER_DIVISION_BY_ZERO) from None
     finally:

@@ -118,6 +118,8 @@ class PoolingAllocator(InstanceAllocator):
             raise ValueError(f"inconsistent pool limits: {self.total_memories} memory slots of "
                              f"{self.max_memory_size} bytes need {total} bytes of address space, "
                              f"more than the {ADDRESS_SPACE} a pool may reserve")
+        #: (memory minima, table minima) of modules known to fit a slot
+        self._fits: set[tuple[tuple[int, ...], tuple[int, ...]]] = set()
         self._lock = threading.Lock()
         self._pending: deque[PoolState] = deque()
         self._warm: deque[_Slot] = deque()  # right end = most recently freed
@@ -196,7 +198,12 @@ class PoolingAllocator(InstanceAllocator):
 
     def admit(self, store: Any, mem_min_bytes: Sequence[int], table_mins: Sequence[int]) -> None:
         if mem_min_bytes or table_mins:
-            self._check_fit(mem_min_bytes, table_mins)
+            key = (tuple(mem_min_bytes), tuple(table_mins))
+            if key not in self._fits:  # the limits never change: check each shape once
+                self._check_fit(mem_min_bytes, table_mins)
+                if len(self._fits) >= 1024:
+                    self._fits.clear()
+                self._fits.add(key)
         state = store._alloc_state
         if state is None:
             state = store._alloc_state = PoolState(self)
@@ -208,7 +215,7 @@ class PoolingAllocator(InstanceAllocator):
 
     # -- memories and tables --------------------------------------------------
     def memory(self, store: Any, min_bytes: int, max_bytes: int, unbounded: bool) -> Heap:
-        state = self._state(store)
+        state = store._alloc_state or self._state(store)
         if state.reserved:
             slot = state.reserved.pop()
         else:  # a memory made by the host: its own admission
@@ -249,7 +256,8 @@ class PoolingAllocator(InstanceAllocator):
             return
         try:
             self._release_locked(state)
-            self._drain()
+            if self._pending:
+                self._drain()
         finally:
             self._lock.release()
 
@@ -259,27 +267,31 @@ class PoolingAllocator(InstanceAllocator):
             self._release_locked(self._pending.popleft())
 
     def _release_locked(self, state: PoolState) -> None:
+        warm = self._warm
         for slot, heap in state.memories:
-            clean = heap.detach()
-            if clean:
-                self._bytes_wiped += discard(slot.mm, heap.hwm)
+            hwm = heap.hwm
+            if heap.detach():
+                self._bytes_wiped += discard(slot.mm, hwm)
                 self._wipes += 1
-                self._warm.append(slot)
+                warm.append(slot)
             else:
                 slot.mm = None  # abandoned to the view that outlived its tenant
                 self._retired += 1
                 self._cold.append(slot)
         for slot in state.reserved:  # taken, never used: still clean
-            (self._warm if slot.mm is not None else self._cold).append(slot)
+            (warm if slot.mm is not None else self._cold).append(slot)
         self._memories -= len(state.memories) + len(state.reserved)
         self._instances -= state.instances
-        self._tables -= len(state.tables) + state.table_credit
-        for elems in state.tables:
-            elems.clear()
-        state.memories, state.reserved, state.tables = [], [], []
-        state.instances = state.table_credit = 0
-        while len(self._warm) > self.max_unused_warm_slots:
-            slot = self._warm.popleft()
+        if state.tables or state.table_credit:
+            self._tables -= len(state.tables) + state.table_credit
+            for elems in state.tables:
+                elems.clear()
+            state.tables = []
+            state.table_credit = 0
+        state.memories, state.reserved = [], []
+        state.instances = 0
+        while len(warm) > self.max_unused_warm_slots:
+            slot = warm.popleft()
             try:
                 slot.mm.close()
             except BufferError:  # pragma: no cover - a clean slot exports nothing
