@@ -50,6 +50,19 @@ def test_run_prints_results(capsys):
     assert capsys.readouterr().out == "2432902008176640000\n"
 
 
+def test_run_enables_proposals_with_w(tmp_path, capsys):
+    """-W custom-page-sizes turns the proposal on; without it the module is refused clearly."""
+    src = tmp_path / "bytes.wat"
+    src.write_text('(module (memory 3 (pagesize 1)) (func (export "size") (result i32) memory.size))')
+    binary = tmp_path / "bytes.wasm"
+    assert main(["wat2wasm", str(src), "-o", str(binary)]) == 0
+    for path in (src, binary):
+        assert main(["run", str(path), "-W", "custom-page-sizes", "--invoke", "size"]) == 0
+        assert capsys.readouterr().out == "3\n"
+        line = assert_one_line_error(capsys, main(["run", str(path), "--invoke", "size"]))
+        assert "custom page sizes are not enabled" in line or "malformed" in line, line
+
+
 def test_run_as_a_user_sees_it():
     p = run_cli("run", str(EXAMPLE), "--invoke", "add", "40", "2")
     assert (p.returncode, p.stdout, p.stderr) == (0, "42\n", "")

@@ -3,13 +3,15 @@
 ``memory.size``/``memory.grow`` count pages of the memory's own size, limits
 are validated against the address space divided by the page size (and an
 i32 memory never has 2^32 pages), and a memory imported with another page
-size does not link.
+size does not link. The proposal is off by default (``Config.wasm_custom_page_sizes``,
+as in wasmtime), so these tests use an engine that enables it.
 """
 from __future__ import annotations
 
 import pytest
 
 from wasmbox import (
+    Config,
     DecodeError,
     Engine,
     Instance,
@@ -30,15 +32,20 @@ from wasmbox.valid import validate_module
 OOB = "out of bounds memory access"
 
 
+def cps_engine() -> Engine:
+    """An engine with the custom-page-sizes proposal enabled."""
+    return Engine(Config(wasm_custom_page_sizes=True))
+
+
 def instance(wat: str):
-    engine = Engine()
+    engine = cps_engine()
     store = Store(engine)
     return store, Instance(store, Module(engine, wat), []).exports(store)
 
 
 def invalid(wat: str, message: str) -> None:
     with pytest.raises(ValidationError) as ei:
-        Module(Engine(), wat)
+        Module(cps_engine(), wat)
     assert ei.value.message.startswith(message), ei.value.message
 
 
@@ -132,7 +139,7 @@ def test_inline_data_sizes_the_memory_in_its_pages():
 
 
 def test_data_segments_are_checked_to_the_byte():
-    engine = Engine()
+    engine = cps_engine()
     store = Store(engine)
     Instance(store, Module(engine, '(module (memory 4 (pagesize 1)) (data (i32.const 1) "abc"))'), [])
     with pytest.raises(Trap) as ei:
@@ -177,7 +184,7 @@ def test_memory64_with_byte_pages():
 # --------------------------------------------------------------- validation
 
 def test_limits_are_checked_against_the_page_size():
-    engine = Engine()
+    engine = cps_engine()
     Module(engine, "(module (memory 0 0xFFFF_FFFF (pagesize 1)))")
     Module(engine, "(module (memory 65536 (pagesize 65536)))")
     Module(engine, "(module (memory i64 0 0xFFFF_FFFF_FFFF_FFFF (pagesize 1)))")
@@ -225,7 +232,7 @@ def test_binary_round_trip_keeps_the_page_size():
 
 
 def test_imports_must_agree_on_the_page_size():
-    engine = Engine()
+    engine = cps_engine()
     store = Store(engine)
     linker = Linker(engine)
     m = linker.instantiate(store, Module(engine, """
@@ -237,3 +244,19 @@ def test_imports_must_agree_on_the_page_size():
         linker.instantiate(store, Module(engine, '(module (memory (import "m" "small") 0))'))
     with pytest.raises(LinkError, match="incompatible import type"):
         linker.instantiate(store, Module(engine, '(module (memory (import "m" "large") 0 (pagesize 1)))'))
+
+
+def test_the_proposal_is_off_by_default():
+    """Without Config.wasm_custom_page_sizes, a page size is refused: binary as
+    malformed (Wasm 2.0 has no limits flag bit 3), text as invalid."""
+    wat = "(module (memory 1 (pagesize 1)))"
+    binary = encode_module(parse_module(wat))
+    with pytest.raises(DecodeError):
+        Module(Engine(), binary)
+    for text in (wat, '(module (memory (import "m" "small") 0 (pagesize 1)))'):
+        with pytest.raises(ValidationError, match="custom page sizes are not enabled"):
+            Module(Engine(), text)
+        with pytest.raises(ValidationError, match="custom page sizes are not enabled"):
+            Module.validate(Engine(), text)
+    Module(Engine(), "(module (memory 1))")  # no page size: nothing to enable
+    assert Module(cps_engine(), binary).exports == []

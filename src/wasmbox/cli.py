@@ -58,17 +58,19 @@ def _write_bytes(path: str, data: bytes) -> None:
         raise CliError(f"cannot write {path}: {e.strerror or e}") from None
 
 
-def load_module_file(path: str):
+def load_module_file(path: str, custom_page_sizes: bool = True):
     """Read a .wat or .wasm file into a syntax Module (by content, not by name).
 
-    Raises CliError, DecodeError or ParseError.
+    ``custom_page_sizes``: decode the custom-page-sizes proposal's limits
+    (the converters accept it; ``run`` follows ``-W``). Raises CliError,
+    DecodeError or ParseError.
     """
     from .binary import decode_module
     from .text.parse import parse_module
 
     data = _read_bytes(path)
     if data[:4] == b"\0asm":
-        return decode_module(data)
+        return decode_module(data, custom_page_sizes=custom_page_sizes)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -157,13 +159,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file", help=".wasm or .wat file")
     s.add_argument("--invoke", required=True, metavar="NAME", help="exported function to call")
     s.add_argument("args", nargs="*", help="arguments (integers or floats)")
+    _add_wasm_features(s)
     s.set_defaults(func=cmd_run)
 
     s = sub.add_parser("inspect", help="show a module's imports/exports, or generated Python")
     s.add_argument("file", help=".wasm or .wat file")
+    _add_wasm_features(s)
     s.add_argument("--python", metavar="FUNC", help="print the Python generated for a function (index or export name)")
     s.set_defaults(func=cmd_inspect)
     return p
+
+
+#: proposals that ``-W NAME`` enables (each off by default, as in wasmtime)
+WASM_FEATURES = ("custom-page-sizes",)
+
+
+def _add_wasm_features(s: argparse.ArgumentParser) -> None:
+    s.add_argument("-W", "--wasm", action="append", default=[], metavar="FEATURE",
+                   choices=WASM_FEATURES,
+                   help="enable a proposal that is off by default (repeatable): "
+                        + ", ".join(WASM_FEATURES))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

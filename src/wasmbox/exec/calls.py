@@ -1,8 +1,8 @@
 """Emission of calls: direct, indirect (through a table) and tail calls.
 
 A direct call is a plain Python call of ``f<i>``, a name in the generated
-code's globals that first holds a compiling trampoline and then the
-compiled function itself. Results: none -> the call is a statement; one ->
+code's globals that first holds a compiling stub (runtime/plan.py) and
+then the compiled function itself. Results: none -> the call is a statement; one ->
 ``s<h> = f3(...)``; several -> tuple unpacking.
 
 ``call_indirect`` looks the function instance up in the table list and

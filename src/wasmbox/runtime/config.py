@@ -25,7 +25,7 @@ _BIG_HOST = sys.maxsize > GIB4
 
 _INT_OPTIONS = ("max_call_depth", "max_host_reentry", "max_memory_pages", "max_table_elements")
 _SIZE_OPTIONS = ("memory_reservation", "memory_reservation_for_growth")
-_BOOL_OPTIONS = ("lazy_compile", "validate", "memory_may_move")
+_BOOL_OPTIONS = ("lazy_compile", "validate", "memory_may_move", "wasm_custom_page_sizes")
 
 
 def _check_int(owner: str, name: str, value: object, low: int) -> None:
@@ -149,6 +149,12 @@ class Config:
         #: within ``max(memory_reservation, its initial size)``, and
         #: ``memory.grow`` past that returns -1.
         self.memory_may_move: bool = True
+        #: Enable the custom-page-sizes proposal (memories with 1-byte
+        #: pages). Default False, as in wasmtime: without it a module that
+        #: declares a page size is refused -- a binary one as malformed
+        #: (limits flag bit 3 is not defined in Wasm 2.0), a text one as
+        #: invalid.
+        self.wasm_custom_page_sizes: bool = False
         for name, value in options.items():
             setattr(self, name, value)
 

@@ -7,7 +7,8 @@ module per engine (keyed by a SHA-256 of the input); compiled functions are
 shared by every instance of the module.
 
 Raises :class:`~wasmbox.errors.DecodeError` / :class:`~wasmbox.errors.ParseError`
-(malformed), :class:`~wasmbox.errors.ValidationError` (invalid),
+(malformed), :class:`~wasmbox.errors.ValidationError` (invalid, or using a
+proposal the engine's config has not enabled),
 :class:`~wasmbox.errors.UnsupportedFeature` (valid but not runnable here),
 :class:`TypeError` for arguments of the wrong type.
 """
@@ -18,7 +19,7 @@ import os
 from typing import Any
 
 from ..binary.decode import decode_module
-from ..errors import UnsupportedFeature
+from ..errors import UnsupportedFeature, ValidationError
 from ..exec.compile import ModuleCode
 from ..syntax import module as sm
 from .engine import Engine
@@ -36,7 +37,7 @@ def _parse_text(text: str | bytes) -> sm.Module:
     return parse_module(text)
 
 
-def _load(wasm: Any) -> tuple[sm.Module, bytes]:
+def _load(wasm: Any, custom_page_sizes: bool) -> tuple[sm.Module, bytes]:
     """(syntax module, cache key) for bytes or text. Raises DecodeError/ParseError."""
     if isinstance(wasm, str):
         key = hashlib.sha256(b"wat\0" + wasm.encode("utf-8", "surrogatepass")).digest()
@@ -44,9 +45,21 @@ def _load(wasm: Any) -> tuple[sm.Module, bytes]:
     if isinstance(wasm, (bytes, bytearray, memoryview)):
         data = bytes(wasm)
         if data[:4] == b"\0asm":
-            return decode_module(data), hashlib.sha256(b"bin\0" + data).digest()
+            return (decode_module(data, custom_page_sizes=custom_page_sizes),
+                    hashlib.sha256(b"bin\0" + data).digest())
         return _parse_text(data), hashlib.sha256(b"wat\0" + data).digest()
     raise TypeError(f"Module(engine, wasm): expected bytes or str, got {type(wasm).__name__}")
+
+
+def check_features(engine: Engine, m: sm.Module) -> None:
+    """Refuse what the engine's config has not enabled. Raises ValidationError."""
+    if engine.config.wasm_custom_page_sizes:
+        return
+    types = [mdef.type for mdef in m.mems]
+    types += [imp.desc for imp in m.imports if imp.kind is sm.ExternKind.MEM]
+    if any(getattr(t, "page_size_log2", None) is not None for t in types):
+        raise ValidationError("custom page sizes are not enabled "
+                              "(Config.wasm_custom_page_sizes)")
 
 
 def validate_syntax(m: sm.Module) -> Any:
@@ -79,9 +92,10 @@ class Module:
     def __init__(self, engine: Engine, wasm: bytes | bytearray | str) -> None:
         if not isinstance(engine, Engine):
             raise TypeError("Module(engine, wasm): expected a wasmbox Engine")
-        m, key = _load(wasm)
+        m, key = _load(wasm, engine.config.wasm_custom_page_sizes)
         cached = engine._cached(key)
         if cached is None:
+            check_features(engine, m)
             info = validate_syntax(m) if engine.config.validate else None
             cached = (m, ModuleCode(m, info))
             engine._remember(key, cached)
@@ -96,6 +110,7 @@ class Module:
         Raises ValidationError/UnsupportedFeature when validate is true.
         """
         self = cls.__new__(cls)
+        check_features(engine, m)
         info = validate_syntax(m) if validate else None
         self.engine = engine
         self.syntax = m
@@ -112,7 +127,8 @@ class Module:
     @staticmethod
     def validate(engine: Engine, wasm: bytes | bytearray | str) -> None:
         """Check that wasm decodes and validates; raises the error otherwise."""
-        m, _ = _load(wasm)
+        m, _ = _load(wasm, engine.config.wasm_custom_page_sizes)
+        check_features(engine, m)
         validate_syntax(m)
 
     @property

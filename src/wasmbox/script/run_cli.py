@@ -50,17 +50,19 @@ def format_result(v: Any, t: Any) -> str:
     return str(v)
 
 
-def _load(path: str):
-    from .. import Engine, Module
+def _load(args: argparse.Namespace):
+    """(engine, module) for ``args.file`` with the proposals of ``-W``."""
+    from .. import Config, Engine, Module
 
-    engine = Engine()
-    return engine, Module.from_syntax(engine, load_module_file(path))
+    cps = "custom-page-sizes" in args.wasm
+    engine = Engine(Config(wasm_custom_page_sizes=cps))
+    return engine, Module.from_syntax(engine, load_module_file(args.file, custom_page_sizes=cps))
 
 
 def run_command(args: argparse.Namespace) -> int:
     from .. import Linker, Store
 
-    engine, module = _load(args.file)
+    engine, module = _load(args)
     store = Store(engine)
     instance = Linker(engine).instantiate(store, module)
     func = instance.exports(store).get(args.invoke)
@@ -87,7 +89,7 @@ def inspect_command(args: argparse.Namespace) -> int:
 
     syntax = load_module_file(args.file)
     if args.python is None:
-        _, module = _load(args.file)
+        _, module = _load(args)
         for imp in module.imports:
             print(f"import {imp.module}.{imp.name}: {imp.type}")
         for exp in module.exports:

@@ -135,10 +135,14 @@ class ScriptRunner:
     """Runs the commands of one script against a fresh store."""
 
     def __init__(self, features: frozenset[str] = frozenset()) -> None:
-        from .. import Engine, Linker, Store
+        from .. import Config, Engine, Linker, Store
         from ..host.spectest import define_spectest
 
-        self.engine = Engine()
+        # Proposals that change how binaries decode are enabled per file, from
+        # the manifest's tags (core/binary.wast and the custom-page-sizes
+        # proposal disagree about limits flag bit 3).
+        self.custom_page_sizes = "custom-page-sizes" in features
+        self.engine = Engine(Config(wasm_custom_page_sizes=self.custom_page_sizes))
         self.store = Store(self.engine)
         self.linker = Linker(self.engine)
         self.linker.allow_shadowing = True
@@ -147,10 +151,6 @@ class ScriptRunner:
         self.definitions: dict[str, Any] = {}
         self.current: Any = None
         self.current_error: str | None = None
-        # Proposals that change how binaries decode are enabled per file, from
-        # the manifest's tags (core/binary.wast and the custom-page-sizes
-        # proposal disagree about limits flag bit 3).
-        self.custom_page_sizes = "custom-page-sizes" in features
 
     # -- modules ----------------------------------------------------------
 
