@@ -36,7 +36,7 @@ from wasmbox import (
     WasmboxError,
 )
 from wasmbox.api import PoolingAllocationConfig, StoreLimits
-from wasmbox.runtime.heap import HOST_PAGE, Heap, round_up
+from wasmbox.runtime.heap import HOST_PAGE, Heap, map_anonymous, round_up
 
 PAGE = 65536
 I32 = ValType.i32()
@@ -213,6 +213,14 @@ def test_inconsistent_heap_sizes_are_refused():
         Heap(2 * PAGE, PAGE, 0)  # reservation larger than the limit
     with pytest.raises(ValueError):
         Heap(PAGE, 2 * PAGE, 0)  # a heap that cannot move must reserve its limit
+    slot = map_anonymous(PAGE)
+    with pytest.raises(ValueError):
+        Heap.borrow(slot, 2 * PAGE, 0)  # a borrowed heap larger than its mapping
+    with pytest.raises(ValueError):
+        Heap.borrow(slot, PAGE, 2 * PAGE)  # initial larger than the heap
+    heap = Heap.borrow(slot, PAGE, PAGE)
+    assert heap.size == heap.limit == PAGE and heap.detach()
+    assert not slot.closed  # a borrowed mapping stays its owner's
 
 
 def test_round_up_is_whole_host_pages():

@@ -142,10 +142,11 @@ def _release_all(hosts: list[weakref.ref], views: tuple[memoryview, ...],
 class Heap:
     """A memory's bytes (see the module docstring).
 
-    ``Heap(capacity, limit, initial, growth=0, may_move=False, mapping=None)``:
-    ``capacity`` bytes are addressable without moving, ``limit`` is the most
-    the heap may ever hold, ``initial`` its starting size. With ``mapping``
-    the heap borrows an existing mapping (a pool slot) and never closes it.
+    ``Heap(capacity, limit, initial, growth=0, may_move=False)``: a heap on a
+    new mapping of its own; ``capacity`` bytes are addressable without
+    moving, ``limit`` is the most the heap may ever hold, ``initial`` its
+    starting size. :meth:`borrow` makes one on an existing mapping (a pool
+    slot) that it never closes.
     """
 
     __slots__ = ("view", "size", "capacity", "limit", "hwm", "growth", "may_move", "moves",
@@ -153,12 +154,10 @@ class Heap:
                  "__weakref__")
 
     def __init__(self, capacity: int, limit: int, initial: int, growth: int = 0,
-                 may_move: bool = False, mapping: mmap.mmap | None = None) -> None:
-        if not 0 <= initial <= capacity <= limit or (not may_move and capacity != limit) or \
-                (mapping is not None and capacity > len(mapping)):
+                 may_move: bool = False) -> None:
+        if not 0 <= initial <= capacity <= limit or (not may_move and capacity != limit):
             raise ValueError(f"inconsistent heap: initial {initial}, capacity {capacity}, limit "
-                             f"{limit} bytes" + ("" if mapping is None else
-                                                 f", mapping of {len(mapping)}"))
+                             f"{limit} bytes")
         self.limit = limit
         self.growth = growth
         self.may_move = may_move
@@ -166,16 +165,35 @@ class Heap:
         self._binders: list[tuple[weakref.ref, str]] = []
         self._hosts: list[weakref.ref] = []
         self._prune_at = _PRUNE_AT
-        if mapping is None:
-            self._mm = map_anonymous(capacity)
-            self._owned = True
-        else:
-            self._mm = mapping
-            self._owned = False
+        self._mm = map_anonymous(capacity)
+        self._owned = True
         self._attach(capacity)
         self.size = initial
         self.hwm = initial
         self.view = self._base[:initial]
+
+    @classmethod
+    def borrow(cls, mapping: mmap.mmap, capacity: int, initial: int) -> "Heap":
+        """A reserved heap of ``capacity`` bytes on a mapping it does not own (a
+        pool slot): it never moves and never closes the mapping.
+
+        Raises ValueError for inconsistent sizes.
+        """
+        if not 0 <= initial <= capacity <= len(mapping):
+            raise ValueError(f"inconsistent heap: initial {initial}, capacity {capacity}, "
+                             f"mapping of {len(mapping)} bytes")
+        self = cls.__new__(cls)
+        self.limit = capacity
+        self.growth = self.moves = 0
+        self.may_move = self._owned = False
+        self._binders = []
+        self._hosts = []
+        self._prune_at = _PRUNE_AT
+        self._mm = mapping
+        self._attach(capacity)
+        self.size = self.hwm = initial
+        self.view = self._base[:initial]
+        return self
 
     # -- the mapping ----------------------------------------------------------
     def _attach(self, capacity: int) -> None:

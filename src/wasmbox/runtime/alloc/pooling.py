@@ -225,7 +225,7 @@ class PoolingAllocator(InstanceAllocator):
             if slot.mm is None:
                 slot.mm = map_anonymous(self.max_memory_size)
             cap = min(max_bytes, self.max_memory_size)
-            heap = Heap(cap, cap, min_bytes, mapping=slot.mm)
+            heap = Heap.borrow(slot.mm, cap, min_bytes)
         except BaseException:
             state.reserved.append(slot)  # given back with the store
             raise
