@@ -1,0 +1,80 @@
+"""Instantiation internals that users can observe: one function instance per
+function (whichever way it is reached), lazily compiled functions reached
+through other instances, and instances freed at ``store.close()`` without
+the cycle collector (which keeps instantiate-and-drop fast)."""
+from __future__ import annotations
+
+import gc
+import weakref
+
+import pytest
+
+from wasmbox import Config, Engine, Func, Instance, Linker, Module, Store
+from wasmbox.api import PoolingAllocationConfig
+
+IDENTITY_WAT = """
+(module
+  (table (export "t") 2 funcref)
+  (global (export "g") funcref (ref.func $f))
+  (func $f (export "f") (result i32) (i32.const 7))
+  (func $inner (result i32) (i32.const 1))
+  (elem (i32.const 0) $f $inner)
+  (func (export "ref") (result funcref) (ref.func $f))
+  (func (export "inner_via_table") (result i32) (call_indirect (result i32) (i32.const 1))))
+"""
+
+
+def test_a_function_has_one_instance_however_it_is_reached():
+    engine = Engine()
+    store = Store(engine)
+    ex = Instance(store, Module(engine, IDENTITY_WAT), []).exports(store)
+    f = ex["f"]
+    assert ex["t"].get(store, 0) is f
+    assert ex["g"].value(store) is f
+    assert ex["ref"](store) is f
+    assert f(store) == 7 and ex["ref"](store)(store) == 7
+    inner = ex["t"].get(store, 1)
+    assert isinstance(inner, Func) and inner is not f
+    assert inner(store) == 1 and ex["inner_via_table"](store) == 1
+
+
+def test_a_function_called_first_through_another_instance_compiles_once_and_agrees():
+    engine = Engine()
+    store = Store(engine)
+    linker = Linker(engine)
+    lib = linker.instantiate(store, Module(engine, """
+      (module
+        (global $n (mut i32) (i32.const 0))
+        (func (export "bump") (result i32)
+          (global.set $n (i32.add (global.get $n) (i32.const 1))) (global.get $n)))"""))
+    linker.define_instance(store, "lib", lib)
+    user = linker.instantiate(store, Module(engine, """
+      (module
+        (import "lib" "bump" (func $bump (result i32)))
+        (func (export "twice") (result i32) (drop (call $bump)) (call $bump)))"""))
+    # the importer holds lib's not-yet-compiled function; both paths share its state
+    assert user.exports(store)["twice"](store) == 2
+    assert lib.exports(store)["bump"](store) == 3
+    assert user.exports(store)["twice"](store) == 5
+
+
+@pytest.mark.parametrize("pooled", [False, True], ids=["on-demand", "pooled"])
+def test_closing_a_store_frees_its_instances_without_the_cycle_collector(pooled):
+    cfg = Config(allocation_strategy=PoolingAllocationConfig(
+        total_core_instances=4, total_memories=4, total_tables=4,
+        max_memory_size=1 << 20)) if pooled else Config()
+    engine = Engine(cfg)
+    module = Module(engine, IDENTITY_WAT.replace("(module", "(module (memory (export \"m\") 1)", 1))
+    gc.collect()
+    gc.disable()
+    try:
+        store = Store(engine)
+        inst = Instance(store, module, [])
+        ex = inst.exports(store)
+        assert ex["f"](store) == 7 and ex["inner_via_table"](store) == 1
+        gone = weakref.ref(inst)
+        store.close()
+        del inst, ex
+        assert gone() is None  # freed by reference counting alone
+    finally:
+        gc.enable()
