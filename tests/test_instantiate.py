@@ -9,7 +9,7 @@ import weakref
 
 import pytest
 
-from wasmbox import Config, Engine, Func, Instance, Linker, Module, Store
+from wasmbox import Config, Engine, Func, Instance, Linker, Module, Store, WasmboxError
 from wasmbox.api import PoolingAllocationConfig
 
 IDENTITY_WAT = """
@@ -78,3 +78,24 @@ def test_closing_a_store_frees_its_instances_without_the_cycle_collector(pooled)
         assert gone() is None  # freed by reference counting alone
     finally:
         gc.enable()
+
+
+def test_an_instance_dropped_before_close_is_freed_and_the_store_stays_small():
+    """The store tracks its instances weakly: dropping one frees it, as before close."""
+    engine = Engine()
+    store = Store(engine)
+    module = Module(engine, IDENTITY_WAT)
+    first = Instance(store, module, [])
+    gone = weakref.ref(first)
+    del first
+    gc.collect()
+    assert gone() is None
+    for _ in range(1000):
+        Instance(store, module, [])
+    gc.collect()
+    assert len(store._instances) < 200  # dead entries are pruned as it goes
+    kept = Instance(store, module, [])
+    store.close()
+    f = kept.exports(store)["f"]  # exports stay listed; calls say the store is closed
+    with pytest.raises(WasmboxError, match="closed"):
+        f(store)

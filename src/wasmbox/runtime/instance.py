@@ -185,7 +185,7 @@ class Instance:
         if imports:
             self._link(store, imports)
         store._admit(plan.mem_min_bytes, plan.table_mins)
-        store._instances.append(self)
+        store._track(self)
         self._compiled: set[int] = set()
         if plan.stubs is not None:
             g["LAZY"] = self._resolve

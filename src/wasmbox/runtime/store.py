@@ -29,6 +29,7 @@ from __future__ import annotations
 import struct
 import sys
 import threading
+import weakref
 from typing import Any, Callable, Sequence
 
 from ..errors import Exhaustion, InstantiationError, Trap, TrapCode, WasmboxError
@@ -94,7 +95,10 @@ class Store:
         self._n_memories = 0
         self._n_tables = 0
         self._alloc_state: Any = None  # the allocator's bookkeeping (runtime.alloc)
-        self._instances: list[Any] = []  # torn down by close()
+        #: weak references to the instances made here, torn down by close()
+        #: (weak: an instance the host drops is freed as before)
+        self._instances: list[weakref.ref] = []
+        self._prune_at = 64
         self._closed = False
 
     def data(self) -> Any:
@@ -198,8 +202,18 @@ class Store:
         if state is not None:
             state.close()
         instances, self._instances = self._instances, []
-        for inst in instances:
-            inst._teardown()
+        for ref in instances:
+            inst = ref()
+            if inst is not None:
+                inst._teardown()
+
+    def _track(self, instance: Any) -> None:
+        """Remember an instance for close() (dead entries pruned, amortised O(1))."""
+        refs = self._instances
+        if len(refs) >= self._prune_at:
+            refs[:] = [r for r in refs if r() is not None]
+            self._prune_at = max(64, 2 * len(refs))
+        refs.append(weakref.ref(instance))
 
     @property
     def closed(self) -> bool:
