@@ -17,12 +17,7 @@ from suites import MISSING, file_id, require
 from wasmbox.paths import testsuite_dir as corpus_dir
 from wasmbox.script.report import manifest_entry
 from wasmbox.script.runner import run_file
-
-#: what wasmbox runs beyond the manifest's Wasm 2.0 feature list
-EXTRA_FEATURES = frozenset({"memory64", "multi-memory", "custom-page-sizes", "extended-const"})
-TAGS = frozenset({"memory64", "multi-memory"})
-PROPOSAL_DIR = "proposals/custom-page-sizes/"
-
+from wasmbox.script.selections import CUSTOM_PAGE_SIZES_DIR, memory_selection
 
 def memory_files() -> list:
     try:
@@ -30,13 +25,7 @@ def memory_files() -> list:
         manifest = json.loads((root / "manifest.json").read_text())
     except (FileNotFoundError, OSError):
         return [MISSING]
-    supported = frozenset(manifest["wasm2_features"]) | EXTRA_FEATURES
-    out = []
-    for rel, entry in sorted(manifest["files"].items()):
-        feats = frozenset(entry["engine_features"])
-        if rel.startswith(PROPOSAL_DIR) or (feats & TAGS and feats <= supported):
-            out.append(root / rel)
-    return out
+    return [root / rel for rel in memory_selection(manifest)]
 
 
 FILES = memory_files()
@@ -53,7 +42,7 @@ def test_the_selection_is_what_the_issue_names():
     assert "core/instance.wast" not in names          # needs exceptions, function-references
     assert "core/simd_memory-multi.wast" not in names  # needs simd
     assert "core/table_init64.wast" not in names       # needs gc
-    assert sum(1 for n in names if n.startswith(PROPOSAL_DIR)) == 5
+    assert sum(1 for n in names if n.startswith(CUSTOM_PAGE_SIZES_DIR)) == 5
 
 
 @pytest.mark.parametrize("path", FILES, ids=file_id)

@@ -2,7 +2,8 @@
 
     python -m wasmbox.script.conformance [-j 2] [-o docs/conformance.md]
 
-Runs every suite of the testsuite manifest through the .wast runner and
+Runs every suite of the testsuite manifest, plus the memory selection of
+:mod:`wasmbox.script.selections`, through the .wast runner and
 writes a Markdown table per suite (assertions passed / total per file; a
 skipped assertion counts as not passed), then the reason for every
 assertion that did not pass, grouped. The file is generated: never edit it
@@ -20,9 +21,10 @@ from pathlib import Path
 from ..paths import testsuite_dir
 from .report import run_parallel
 from .runner import FileResult, run_file
+from .selections import MEMORY_SUITE, memory_suite
 
 # The suites wasmbox claims to pass; the others are reported for visibility.
-CLAIMED = ("wasm2-nosimd", "custom-page-sizes")
+CLAIMED = ("wasm2-nosimd", "custom-page-sizes", MEMORY_SUITE)
 
 
 def _reason_key(line: str) -> str:
@@ -73,7 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     ts = testsuite_dir()
     manifest = json.loads((ts / "manifest.json").read_text())
-    suites = {k: v for k, v in manifest["suites"].items() if not args.suite or k in args.suite}
+    all_suites = dict(manifest["suites"])
+    all_suites[MEMORY_SUITE] = memory_suite(manifest)
+    suites = {k: v for k, v in all_suites.items() if not args.suite or k in args.suite}
     files = sorted({f for s in suites.values() for f in s["files"]})
     results = dict(zip(files, run_parallel(run_file, [ts / f for f in files], args.jobs)))
     Path(args.output).write_text(render(suites, results))
