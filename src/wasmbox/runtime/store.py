@@ -30,7 +30,7 @@ import struct
 import sys
 import threading
 import weakref
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 from ..errors import Exhaustion, InstantiationError, Trap, TrapCode, WasmboxError
 from .config import Config
@@ -135,7 +135,7 @@ class Store:
         """The current limits."""
         return self._limits if self._limits is not None else StoreLimits()
 
-    def _admit(self, mem_min_bytes: Sequence[int], table_mins: Sequence[int]) -> None:
+    def _admit(self, mem_min_bytes: tuple[int, ...], table_mins: tuple[int, ...]) -> None:
         """Before an instance allocates anything: check every limit, reserve slots.
 
         Raises WasmboxError (closed store), InstantiationError (a limit).

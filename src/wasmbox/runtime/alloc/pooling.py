@@ -196,9 +196,10 @@ class PoolingAllocator(InstanceAllocator):
                     self._fresh += 1
             return slots
 
-    def admit(self, store: Any, mem_min_bytes: Sequence[int], table_mins: Sequence[int]) -> None:
+    def admit(self, store: Any, mem_min_bytes: tuple[int, ...],
+              table_mins: tuple[int, ...]) -> None:
         if mem_min_bytes or table_mins:
-            key = (tuple(mem_min_bytes), tuple(table_mins))
+            key = (mem_min_bytes, table_mins)  # tuples (runtime.plan), so hashable
             if key not in self._fits:  # the limits never change: check each shape once
                 self._check_fit(mem_min_bytes, table_mins)
                 if len(self._fits) >= 1024:
