@@ -318,6 +318,9 @@ def _limits(data: bytes, pos: int, is_mem: bool, page_sizes: bool):
     flags = data[pos]
     mask = (0xF0 if page_sizes else 0xF8) if is_mem else 0xFA
     if flags & mask:
+        if is_mem and not page_sizes and not flags & 0xF0:  # only the page-size bit
+            raise DecodeError("malformed limits flags (a page size: custom page sizes "
+                              "are not enabled)", pos)
         raise DecodeError("malformed limits flags", pos)
     pos += 1
     mn, pos = _u64(data, pos)
