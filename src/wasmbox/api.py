@@ -27,7 +27,7 @@ Nothing here raises on import.
 from . import runtime as _runtime
 from .runtime import *  # noqa: F401,F403 - the names of runtime.__all__
 from .runtime.alloc import PoolingAllocatorMetrics
-from .runtime.config import PoolingAllocationConfig
+from .config import PoolingAllocationConfig
 from .runtime.store import StoreLimits
 
 #: The public names, re-exported by :mod:`wasmbox`: the runtime's objects

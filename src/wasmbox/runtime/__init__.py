@@ -2,7 +2,7 @@
 
 See :mod:`wasmbox.api` for the public names.
 """
-from .config import Config
+from ..config import Config
 from .engine import Engine
 from .func import Caller, Func
 from .global_ import Global

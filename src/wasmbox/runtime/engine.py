@@ -19,7 +19,7 @@ from collections import OrderedDict
 from typing import Any
 
 from .alloc import InstanceAllocator, PoolingAllocatorMetrics, make_allocator
-from .config import Config
+from ..config import Config
 
 #: number of distinct modules an engine keeps compiled
 CACHE_SIZE = 64

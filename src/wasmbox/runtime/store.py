@@ -33,7 +33,7 @@ import weakref
 from typing import Any, Callable
 
 from ..errors import Exhaustion, InstantiationError, Trap, TrapCode, WasmboxError
-from .config import Config
+from ..config import Config
 from .engine import Engine
 
 #: Python frames allowed on top of max_call_depth (helpers, host code)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..config import Config
+    from ...config import Config
     from ..heap import Heap
 
 
@@ -98,7 +98,7 @@ class InstanceAllocator(ABC):
 
 def make_allocator(config: "Config") -> InstanceAllocator:
     """The allocator the config asks for."""
-    from ..config import PoolingAllocationConfig
+    from ...config import PoolingAllocationConfig
     from .on_demand import OnDemandAllocator
     from .pooling import PoolingAllocator
 

@@ -2,7 +2,7 @@
 
 After Lucet's regions and wasmtime's pooling allocator. The pool has
 ``total_core_instances`` instance slots, ``total_memories`` memory slots
-and ``total_tables`` table slots (:class:`~wasmbox.runtime.config.PoolingAllocationConfig`).
+and ``total_tables`` table slots (:class:`~wasmbox.config.PoolingAllocationConfig`).
 
 * A memory slot is an anonymous private mapping of ``max_memory_size``
   bytes, made on the slot's first use and then kept ("warm"). A tenant's
