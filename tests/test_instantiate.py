@@ -9,7 +9,9 @@ import weakref
 
 import pytest
 
-from wasmbox import Config, Engine, Func, Instance, Linker, Module, Store, WasmboxError
+from wasmbox import (
+    Config, Engine, Exhaustion, Func, Instance, Linker, Module, Store, WasmboxError,
+)
 from wasmbox.api import PoolingAllocationConfig
 
 IDENTITY_WAT = """
@@ -99,3 +101,36 @@ def test_an_instance_dropped_before_close_is_freed_and_the_store_stays_small():
     f = kept.exports(store)["f"]  # exports stay listed; calls say the store is closed
     with pytest.raises(WasmboxError, match="closed"):
         f(store)
+
+
+PING = """
+(module
+  (table (export "t") 1 funcref)
+  (type $t (func (param i32) (result i32)))
+  (func (export "f") (param i32) (result i32)
+    (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+      (else (i32.add (i32.const 1)
+        (call_indirect (type $t) (i32.sub (local.get 0) (i32.const 1)) (i32.const 0)))))))
+"""
+PONG = """
+(module
+  (import "ping" "t" (table 1 funcref))
+  (import "ping" "f" (func $f (param i32) (result i32)))
+  (elem (i32.const 0) $g)
+  (func $g (export "g") (param i32) (result i32)
+    (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+      (else (i32.add (i32.const 1) (call $f (i32.sub (local.get 0) (i32.const 1))))))))
+"""
+
+
+def test_calls_through_an_import_bound_before_compilation_cost_one_frame_each():
+    """Two instances recursing into each other reach (almost) max_call_depth calls:
+    an import bound to a not-yet-compiled function is rebound once it is compiled."""
+    engine = Engine(Config(max_call_depth=3000))
+    store = Store(engine)
+    linker = Linker(engine)
+    linker.define_instance(store, "ping", linker.instantiate(store, Module(engine, PING)))
+    g = linker.instantiate(store, Module(engine, PONG)).exports(store)["g"]
+    assert g(store, 2900) == 2900
+    with pytest.raises(Exhaustion):
+        g(store, 4000)  # past max_call_depth and the frame margin

@@ -49,7 +49,7 @@ from .func import Func
 from .global_ import Global
 from .memory import Memory
 from .module import Module
-from .plan import EVAL, FUNC, GLOBAL, TABLE, InstancePlan
+from .plan import EVAL, FUNC, GLOBAL, TABLE, InstancePlan, is_stub
 from .store import Store, call_wasm
 from .table import Table
 
@@ -69,6 +69,22 @@ class DataInstance:
 
 
 # ---------------------------------------------------------------- linking
+def _link_stub(g: dict[str, Any], name: str, f: Func) -> Callable[..., Any]:
+    """What an importer binds for a Wasm function its exporter has not compiled yet.
+
+    It calls the function's current binding, and once that is the compiled
+    function it binds that in the importer's globals too, so that calls
+    through the import then cost one Python frame, as any other call.
+    """
+    def link(*args: Any) -> Any:
+        call = f.call
+        if not is_stub(call):
+            g[name] = call
+        return call(*args)
+
+    return link
+
+
 def _limits_match(actual_min: int, actual_max: int | None, want: st.Limits) -> bool:
     if actual_min < want.min:
         return False
@@ -212,7 +228,9 @@ class Instance:
             if kind == FUNC:
                 self._funcs[nf] = item
                 g[plan.Fnames[nf]] = item
-                g[plan.fnames[nf]] = item._call_for(self)
+                call = item._call_for(self)
+                g[plan.fnames[nf]] = _link_stub(g, plan.fnames[nf], item) if is_stub(call) \
+                    else call
                 nf += 1
             elif kind == GLOBAL:
                 self._globals.append(item)

@@ -55,6 +55,16 @@ def const_value(expr: list[sm.Instr]) -> Any:
     return EVAL
 
 
+#: the file name of the stubs' code (how :func:`is_stub` recognises them)
+STUB_FILE = "<wasmbox stubs>"
+
+
+def is_stub(fn: Any) -> bool:
+    """Whether fn is a function's stub (not yet its compiled code)."""
+    code = getattr(fn, "__code__", None)
+    return code is not None and code.co_filename == STUB_FILE
+
+
 def _stub_source(first: int, count: int) -> str:
     return "".join(f"def f{i}(*a):\n    return LAZY({i})(*a)\n"
                    for i in range(first, first + count))
@@ -88,7 +98,7 @@ class InstancePlan:
         self.mnames = [f"m{i}" for i in range(nm)]
         self.Enames = [f"E{i}" for i in range(len(m.elems))]
         self.Dnames = [f"D{i}" for i in range(len(m.datas))]
-        self.stubs = compile(_stub_source(n_imp, n - n_imp), "<wasmbox stubs>", "exec") \
+        self.stubs = compile(_stub_source(n_imp, n - n_imp), STUB_FILE, "exec") \
             if n > n_imp else None
         self.exports = [(ex.name, KIND_CODE.get(ex.kind, -1), ex.index) for ex in m.exports]
         self.module_mems = [mdef.type for mdef in m.mems]
