@@ -131,8 +131,7 @@ class MemoryMixin:
         self.emit(tpl.format(m=m, ea=self._ea(addr, ma), v=vcode))
 
     def _page_shift(self, mem: int) -> int:
-        mt = self.env.mems[mem]
-        return mt.page_size_log2 if mt.page_size_log2 is not None else 16
+        return self.env.mems[mem].page_shift
 
     def emit_memory_misc(self, op: str, imm: tuple) -> None:
         if op == "memory.size":

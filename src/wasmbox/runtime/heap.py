@@ -108,7 +108,7 @@ def discard(mm: mmap.mmap, length: int) -> int:
     """
     if length <= 0:
         return 0
-    n = min((length + HOST_PAGE - 1) // HOST_PAGE * HOST_PAGE, len(mm))
+    n = min(round_up(length), len(mm))
     if CAN_DISCARD:
         mm.madvise(mmap.MADV_DONTNEED, 0, n)
     else:  # pragma: no cover - non-Linux hosts
@@ -158,19 +158,7 @@ class Heap:
         if not 0 <= initial <= capacity <= limit or (not may_move and capacity != limit):
             raise ValueError(f"inconsistent heap: initial {initial}, capacity {capacity}, limit "
                              f"{limit} bytes")
-        self.limit = limit
-        self.growth = growth
-        self.may_move = may_move
-        self.moves = 0
-        self._binders: list[tuple[weakref.ref, str]] = []
-        self._hosts: list[weakref.ref] = []
-        self._prune_at = _PRUNE_AT
-        self._mm = map_anonymous(capacity)
-        self._owned = True
-        self._attach(capacity)
-        self.size = initial
-        self.hwm = initial
-        self.view = self._base[:initial]
+        self._start(map_anonymous(capacity), True, capacity, limit, initial, growth, may_move)
 
     @classmethod
     def borrow(cls, mapping: mmap.mmap, capacity: int, initial: int) -> "Heap":
@@ -183,17 +171,24 @@ class Heap:
             raise ValueError(f"inconsistent heap: initial {initial}, capacity {capacity}, "
                              f"mapping of {len(mapping)} bytes")
         self = cls.__new__(cls)
-        self.limit = capacity
-        self.growth = self.moves = 0
-        self.may_move = self._owned = False
-        self._binders = []
-        self._hosts = []
+        self._start(mapping, False, capacity, capacity, initial, 0, False)
+        return self
+
+    def _start(self, mm: mmap.mmap, owned: bool, capacity: int, limit: int, initial: int,
+               growth: int, may_move: bool) -> None:
+        """Set every field of a new heap (the sizes are checked by the caller)."""
+        self.limit = limit
+        self.growth = growth
+        self.may_move = may_move
+        self.moves = 0
+        self._binders: list[tuple[weakref.ref, str]] = []
+        self._hosts: list[weakref.ref] = []
         self._prune_at = _PRUNE_AT
-        self._mm = mapping
+        self._mm = mm
+        self._owned = owned
         self._attach(capacity)
         self.size = self.hwm = initial
         self.view = self._base[:initial]
-        return self
 
     # -- the mapping ----------------------------------------------------------
     def _attach(self, capacity: int) -> None:

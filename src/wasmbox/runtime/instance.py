@@ -49,7 +49,7 @@ from .func import Func
 from .global_ import Global
 from .memory import Memory
 from .module import Module
-from .plan import EVAL, FUNC, GLOBAL, TABLE, InstancePlan, is_stub
+from .plan import EVAL, FUNC, GLOBAL, TABLE, InstancePlan, const_raw, is_stub
 from .store import Store, call_wasm
 from .table import Table
 
@@ -113,8 +113,7 @@ def _check_import(env: Any, imp: sm.Import, item: Any, store: Store) -> None:
     elif kind is sm.ExternKind.MEM:
         wantm: st.MemType = imp.desc  # type: ignore[assignment]
         if not isinstance(item, Memory) or item._type.limits.addr is not wantm.limits.addr or \
-                item.page_shift != (wantm.page_size_log2 if wantm.page_size_log2 is not None
-                                    else 16) or \
+                item.page_shift != wantm.page_shift or \
                 not _limits_match(item.current_pages, item._type.limits.max, wantm.limits):
             raise LinkError(bad)
     elif kind is sm.ExternKind.GLOBAL:
@@ -125,10 +124,6 @@ def _check_import(env: Any, imp: sm.Import, item: Any, store: Store) -> None:
         raise UnsupportedFeature(f"imports of kind {kind.text} are not supported")
 
 
-def _min_bytes(mt: st.MemType) -> int:
-    return mt.limits.min << (mt.page_size_log2 if mt.page_size_log2 is not None else 16)
-
-
 # ---------------------------------------------------------------- const exprs
 def eval_const(expr: list[sm.Instr], globals_: list[Global], func: Callable[[int], Func]) -> Any:
     """Evaluate a constant expression to a raw value (``func(i)``: function instance i).
@@ -137,18 +132,12 @@ def eval_const(expr: list[sm.Instr], globals_: list[Global], func: Callable[[int
     """
     stack: list[Any] = []
     for ins in expr:
+        value = const_raw(ins)
+        if value is not EVAL:
+            stack.append(value)
+            continue
         op = ins.op
-        if op == "i32.const":
-            stack.append(ins.imm[0] & 0xFFFFFFFF)
-        elif op == "i64.const":
-            stack.append(ins.imm[0] & 0xFFFFFFFFFFFFFFFF)
-        elif op == "f32.const":
-            stack.append(numerics.f32_from_bits(ins.imm[0]))
-        elif op == "f64.const":
-            stack.append(numerics.f64_from_bits(ins.imm[0]))
-        elif op == "ref.null":
-            stack.append(None)
-        elif op == "ref.func":
+        if op == "ref.func":
             stack.append(func(ins.imm[0]))
         elif op == "global.get":
             stack.append(globals_[ins.imm[0]].raw)
@@ -169,16 +158,16 @@ class Instance:
                  "_globals", "_tables", "_mems", "_exports", "_exports_obj", "__weakref__")
 
     def __init__(self, store: Store, module: Module, imports: Sequence[Extern]) -> None:
-        if type(store) is not Store and not isinstance(store, Store):
+        if not isinstance(store, Store):
             raise TypeError("Instance(store, module, imports): expected a Store")
-        if type(module) is not Module and not isinstance(module, Module):
+        if not isinstance(module, Module):
             raise TypeError("Instance(store, module, imports): expected a Module")
         self._store = store
         self._module = module
         #: export name -> object, in the module's order (names are unique)
         self._exports: dict[str, Extern] = {}
         self._exports_obj: InstanceExports | None = None
-        self._instantiate(store, module, imports if type(imports) is list else list(imports))
+        self._instantiate(store, module, list(imports))
 
     def exports(self, store: Any = None) -> "InstanceExports":
         """The exports, by name (a Mapping; ``.by_index`` lists them in order)."""
@@ -189,7 +178,7 @@ class Instance:
     # -- the steps ------------------------------------------------------------
     def _instantiate(self, store: Store, module: Module, imports: list[Extern]) -> None:
         code = self._code = module._code
-        plan = self._plan = code.plan or InstancePlan.of(code)
+        plan = self._plan = InstancePlan.of(code)
         if len(imports) != plan.n_imports:
             raise LinkError(f"expected {plan.n_imports} imports, found {len(imports)}")
         self._g = g = {"__builtins__": BASE}

@@ -63,7 +63,7 @@ def geometry(mt: st.MemType, max_memory_pages: int) -> tuple[int, bool, int, int
     ``unbounded``: no declared maximum and an address space larger than the
     cap. Raises WasmboxError when the minimum is past the most pages.
     """
-    shift = mt.page_size_log2 if mt.page_size_log2 is not None else 16
+    shift = mt.page_shift
     is64 = mt.limits.addr is st.AddrType.I64
     # i32 memories: at most 2^32 bytes and fewer than 2^32 pages (custom-page-sizes:
     # with 1-byte pages memory.size must still fit in an i32)
@@ -92,10 +92,10 @@ class Memory:
         self._init(store, ty._t)
 
     @classmethod
-    def _create(cls, store: Store, mt: st.MemType, geometry: tuple | None = None) -> "Memory":
-        """A memory of a module (``geometry``: :func:`geometry` of mt, if known)."""
+    def _create(cls, store: Store, mt: st.MemType, geo: tuple | None = None) -> "Memory":
+        """A memory of a module (``geo``: :func:`geometry` of mt, if known)."""
         self = cls.__new__(cls)
-        self._init(store, mt, geometry)
+        self._init(store, mt, geo)
         return self
 
     def _init(self, store: Store, mt: st.MemType, geo: tuple | None = None) -> None:

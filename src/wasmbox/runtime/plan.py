@@ -26,6 +26,7 @@ from typing import Any
 
 from ..exec import numerics
 from ..syntax import module as sm
+from .memory import geometry
 
 #: extern kinds as small ints (cheaper to dispatch on than the Enum)
 FUNC, TABLE, MEM, GLOBAL = 0, 1, 2, 3
@@ -36,12 +37,11 @@ KIND_CODE = {sm.ExternKind.FUNC: FUNC, sm.ExternKind.TABLE: TABLE, sm.ExternKind
 EVAL = object()
 
 
-def const_value(expr: list[sm.Instr]) -> Any:
-    """The raw value of a one-instruction constant expression, else :data:`EVAL`."""
-    if len(expr) != 1:
-        return EVAL
-    op = expr[0].op
-    imm = expr[0].imm
+def const_raw(ins: sm.Instr) -> Any:
+    """The raw value a constant instruction pushes (``i32.const`` ... ``ref.null``),
+    else :data:`EVAL` (it needs the instance: ``global.get``, ``ref.func``, arithmetic)."""
+    op = ins.op
+    imm = ins.imm
     if op == "i32.const":
         return imm[0] & 0xFFFFFFFF
     if op == "i64.const":
@@ -53,6 +53,11 @@ def const_value(expr: list[sm.Instr]) -> Any:
     if op == "ref.null":
         return None
     return EVAL
+
+
+def const_value(expr: list[sm.Instr]) -> Any:
+    """The raw value of a one-instruction constant expression, else :data:`EVAL`."""
+    return const_raw(expr[0]) if len(expr) == 1 else EVAL
 
 
 #: the file name of the stubs' code (how :func:`is_stub` recognises them)
@@ -102,10 +107,7 @@ class InstancePlan:
             if n > n_imp else None
         self.exports = [(ex.name, KIND_CODE.get(ex.kind, -1), ex.index) for ex in m.exports]
         self.module_mems = [mdef.type for mdef in m.mems]
-        self.mem_min_bytes = tuple(mdef.type.limits.min << (mdef.type.page_size_log2
-                                                            if mdef.type.page_size_log2
-                                                            is not None else 16)
-                                   for mdef in m.mems)
+        self.mem_min_bytes = tuple(mt.limits.min << mt.page_shift for mt in self.module_mems)
         self.table_mins = tuple(tdef.type.limits.min for tdef in m.tables)
         self.elems_const_offset = [const_value(seg.offset) if seg.offset else EVAL
                                    for seg in m.elems]
@@ -124,11 +126,8 @@ class InstancePlan:
         """
         geo = self._geometry.get(max_memory_pages)
         if geo is None:
-            from .memory import geometry
-
-            mems = self.module_mems
             geo = self._geometry[max_memory_pages] = [geometry(mt, max_memory_pages)
-                                                      for mt in mems]
+                                                      for mt in self.module_mems]
         return geo
 
     @staticmethod

@@ -186,6 +186,11 @@ class MemType:
     limits: Limits
     page_size_log2: int | None = None  # custom-page-sizes; None = default 64 KiB
 
+    @property
+    def page_shift(self) -> int:
+        """log2 of the page size in bytes (16 unless custom-page-sizes says otherwise)."""
+        return 16 if self.page_size_log2 is None else self.page_size_log2
+
 
 @dataclass(frozen=True, slots=True)
 class TableType:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...config import Config
@@ -72,8 +72,7 @@ class InstanceAllocator(ABC):
     strategy: str = ""
 
     @abstractmethod
-    def admit(self, store: Any, mem_min_bytes: tuple[int, ...],
-              table_mins: tuple[int, ...]) -> None:
+    def admit(self, store: Any, mem_min_bytes: Sequence[int], table_mins: Sequence[int]) -> None:
         """Before an instance allocates anything: refuse a module that does not
         fit (InstantiationError naming the limit), reserve what it will need."""
 

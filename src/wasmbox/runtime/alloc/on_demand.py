@@ -18,7 +18,7 @@ Raises :class:`~wasmbox.errors.InstantiationError` when even that fails.
 from __future__ import annotations
 
 import weakref
-from typing import Any
+from typing import Any, Sequence
 
 from ...errors import InstantiationError
 from ..heap import Heap
@@ -52,8 +52,7 @@ class OnDemandAllocator(InstanceAllocator):
         self.growth: int = config.memory_reservation_for_growth
         self.may_move: bool = config.memory_may_move
 
-    def admit(self, store: Any, mem_min_bytes: tuple[int, ...],
-              table_mins: tuple[int, ...]) -> None:
+    def admit(self, store: Any, mem_min_bytes: Sequence[int], table_mins: Sequence[int]) -> None:
         """Nothing to reserve up front."""
 
     def memory(self, store: Any, min_bytes: int, max_bytes: int, unbounded: bool) -> Heap:

@@ -118,8 +118,6 @@ class PoolingAllocator(InstanceAllocator):
             raise ValueError(f"inconsistent pool limits: {self.total_memories} memory slots of "
                              f"{self.max_memory_size} bytes need {total} bytes of address space, "
                              f"more than the {ADDRESS_SPACE} a pool may reserve")
-        #: (memory minima, table minima) of modules known to fit a slot
-        self._fits: set[tuple[tuple[int, ...], tuple[int, ...]]] = set()
         self._lock = threading.Lock()
         self._pending: deque[PoolState] = deque()
         self._warm: deque[_Slot] = deque()  # right end = most recently freed
@@ -196,15 +194,9 @@ class PoolingAllocator(InstanceAllocator):
                     self._fresh += 1
             return slots
 
-    def admit(self, store: Any, mem_min_bytes: tuple[int, ...],
-              table_mins: tuple[int, ...]) -> None:
+    def admit(self, store: Any, mem_min_bytes: Sequence[int], table_mins: Sequence[int]) -> None:
         if mem_min_bytes or table_mins:
-            key = (mem_min_bytes, table_mins)  # tuples (runtime.plan), so hashable
-            if key not in self._fits:  # the limits never change: check each shape once
-                self._check_fit(mem_min_bytes, table_mins)
-                if len(self._fits) >= 1024:
-                    self._fits.clear()
-                self._fits.add(key)
+            self._check_fit(mem_min_bytes, table_mins)
         state = store._alloc_state
         if state is None:
             state = store._alloc_state = PoolState(self)
@@ -216,7 +208,7 @@ class PoolingAllocator(InstanceAllocator):
 
     # -- memories and tables --------------------------------------------------
     def memory(self, store: Any, min_bytes: int, max_bytes: int, unbounded: bool) -> Heap:
-        state = store._alloc_state or self._state(store)
+        state = self._state(store)
         if state.reserved:
             slot = state.reserved.pop()
         else:  # a memory made by the host: its own admission
@@ -283,14 +275,11 @@ class PoolingAllocator(InstanceAllocator):
             (warm if slot.mm is not None else self._cold).append(slot)
         self._memories -= len(state.memories) + len(state.reserved)
         self._instances -= state.instances
-        if state.tables or state.table_credit:
-            self._tables -= len(state.tables) + state.table_credit
-            for elems in state.tables:
-                elems.clear()
-            state.tables = []
-            state.table_credit = 0
-        state.memories, state.reserved = [], []
-        state.instances = 0
+        self._tables -= len(state.tables) + state.table_credit
+        for elems in state.tables:
+            elems.clear()
+        state.memories, state.reserved, state.tables = [], [], []
+        state.instances = state.table_credit = 0
         while len(warm) > self.max_unused_warm_slots:
             slot = warm.popleft()
             try:
