@@ -76,13 +76,14 @@ FUEL = 100_000
 MEMORY_PAGES_LIMIT = 1024
 #: The same for tables, in elements.
 TABLE_ELEMENTS_LIMIT = 10_000
-#: wasmbox's call depth limit, and wasmtime's stack size. wasmbox should run
-#: out of depth no later than wasmtime runs out of stack (512 bytes per frame
-#: is more than most functions need), so that a call which wasmtime ended
+#: wasmbox's stack budget (Config.max_wasm_stack: at most about 2,300 of its
+#: smallest frames, fewer of larger ones), and wasmtime's stack size. wasmbox
+#: should run out of depth no later than wasmtime runs out of stack (512
+#: bytes per frame is more than most functions need), so that a call which wasmtime ended
 #: with "call stack exhausted" is bounded in wasmbox by the same work, i.e.
 #: by FUEL; and the stack small enough that unbounded recursion exhausts it
 #: within FUEL (a minimal wasmtime frame is 32 bytes and costs 6 fuel).
-WASMBOX_MAX_CALL_DEPTH = 500
+WASMBOX_MAX_WASM_STACK = 500 * 512
 WASMTIME_MAX_WASM_STACK = 256 << 10
 #: Wall-clock limit for one wasmbox call (after wasmtime finished the same
 #: call within FUEL): a wasmbox hang fails the test instead of hanging it.
@@ -442,7 +443,7 @@ def _wasmbox_engine() -> Engine:
     cfg = Config()
     cfg.max_memory_pages = MEMORY_PAGES_LIMIT
     cfg.max_table_elements = TABLE_ELEMENTS_LIMIT
-    cfg.max_call_depth = WASMBOX_MAX_CALL_DEPTH
+    cfg.max_wasm_stack = WASMBOX_MAX_WASM_STACK
     return Engine(cfg)
 
 
@@ -981,9 +982,12 @@ class Session:
                 from None
         if (wb.kind == "exhausted") != (wt.kind == "exhausted"):
             # The depth at which the stack runs out is implementation defined,
-            # but wasmbox's is Config.max_call_depth calls: it cannot be
-            # reached by a call that wasmtime finished on fewer instructions.
-            if wb.kind == "exhausted" and fuel_used < WB_ENGINE.config.max_call_depth:
+            # but wasmbox's budget holds at least max_wasm_stack // (largest
+            # frame) calls, and each call costs wasmtime 2 units of fuel: so
+            # it cannot be reached by a call that wasmtime finished on less.
+            frames = [cf.frame for cf in self.pair.wb_module._code._funcs.values()]
+            depth = WB_ENGINE.config.max_wasm_stack // max(frames, default=1)
+            if wb.kind == "exhausted" and fuel_used < 2 * depth:
                 raise Disagreement(self._report(text, wb.show(), wt.show()
                                                 + f" after only {fuel_used} units of fuel"))
             self.stats.counts["calls not compared: exactly one engine exhausted the stack"] += 1

@@ -414,14 +414,17 @@ EVIL = r"""
 )"""
 
 _ALLOWED = re.compile(
-    r"^(?:[lsfFgGMmTtEDk]\d+|K\d+_\d+|k|fx|Trap|C_UNREACHABLE|raw|data|drop|call|tid|"
+    r"^(?:[lsfFgGMmTtEDk]\d+|K\d+_\d+|k|fx|Trap|Exhaustion|C_UNREACHABLE|C_OOF|C_INT|raw|data|"
+    r"drop|call|tid|"
     r"grow_raw|clear|len|float|R32|SQRT|[A-Z]\d+|U16|S16|U32|S32|U64|S64|UD|P16|P32|P64|PD|[a-z0-9_]+)$"
 )
 
 
-def test_source_contains_nothing_from_the_module():
+@pytest.mark.parametrize("fuel,epochs", [(False, False), (True, False), (False, True),
+                                         (True, True)])
+def test_source_contains_nothing_from_the_module(fuel: bool, epochs: bool):
     m = decode_module(wasmtime.wat2wasm(EVIL))
-    src = function_source(m, 1)
+    src = function_source(m, 1, fuel=fuel, epochs=epochs)
     for word in ("os", "system", "boom", "eval", "exec", "__builtins__", "__import__", "import"):
         assert word not in re.findall(r"[A-Za-z_]\w*", src), word
     assert '"' not in src and "'" not in src
@@ -438,7 +441,7 @@ def test_function_source_of_import_is_an_error():
 def test_generated_source_is_inspectable():
     m = decode_module(wasmtime.wat2wasm(LOOPS))
     src = function_source(m, 0)
-    assert src.startswith("def f0(l0):")
+    assert src.startswith("def f0(l0, d):")
     assert "while True:" in src
     compile(src, "<test>", "exec")
 

@@ -5,12 +5,13 @@ the cycle collector (which keeps instantiate-and-drop fast)."""
 from __future__ import annotations
 
 import gc
+import sys
 import weakref
 
 import pytest
 
 from wasmbox import (
-    Config, Engine, Exhaustion, Func, Instance, Linker, Module, Store, WasmboxError,
+    Config, Engine, Exhaustion, Func, FuncType, Instance, Linker, Module, Store, WasmboxError,
 )
 from wasmbox.api import PoolingAllocationConfig
 
@@ -95,7 +96,7 @@ def test_an_instance_dropped_before_close_is_freed_and_the_store_stays_small():
     for _ in range(1000):
         Instance(store, module, [])
     gc.collect()
-    assert len(store._instances) < 200  # dead entries are pruned as it goes
+    assert len(store._state._instances) < 200  # dead entries are pruned as it goes
     kept = Instance(store, module, [])
     store.close()
     f = kept.exports(store)["f"]  # exports stay listed; calls say the store is closed
@@ -117,20 +118,34 @@ PONG = """
   (import "ping" "t" (table 1 funcref))
   (import "ping" "f" (func $f (param i32) (result i32)))
   (elem (i32.const 0) $g)
+  (import "env" "bottom" (func $bottom))
   (func $g (export "g") (param i32) (result i32)
-    (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+    (if (result i32) (i32.eqz (local.get 0)) (then (call $bottom) (i32.const 0))
       (else (i32.add (i32.const 1) (call $f (i32.sub (local.get 0) (i32.const 1))))))))
 """
 
 
 def test_calls_through_an_import_bound_before_compilation_cost_one_frame_each():
-    """Two instances recursing into each other reach (almost) max_call_depth calls:
-    an import bound to a not-yet-compiled function is rebound once it is compiled."""
-    engine = Engine(Config(max_call_depth=3000))
+    """Two instances recursing into each other: an import bound to a
+    not-yet-compiled function is rebound once it is compiled, so every Wasm
+    call is one Python frame (counted at the bottom of the recursion)."""
+    engine = Engine()
     store = Store(engine)
     linker = Linker(engine)
+    depths: list[int] = []
+
+    def bottom() -> None:
+        f, n = sys._getframe(), 0
+        while f is not None:
+            f, n = f.f_back, n + 1
+        depths.append(n)
+
+    linker.define_func("env", "bottom", FuncType([], []), bottom)
     linker.define_instance(store, "ping", linker.instantiate(store, Module(engine, PING)))
     g = linker.instantiate(store, Module(engine, PONG)).exports(store)["g"]
-    assert g(store, 2900) == 2900
+    assert g(store, 100) == 100  # the first calls compile, through stubs
+    assert g(store, 100) == 100
+    assert g(store, 300) == 300
+    assert depths[2] - depths[1] == 200  # one Python frame per Wasm call
     with pytest.raises(Exhaustion):
-        g(store, 4000)  # past max_call_depth and the frame margin
+        g(store, 100_000)  # past the stack budget

@@ -92,12 +92,12 @@ def assert_all_zero(store: Store, t: dict) -> None:
 def test_tenant_b_in_the_same_slot_reads_only_zeros():
     engine = engine_one_slot()
     store_a, a = tenant(engine)
-    slot = engine._allocator._state(store_a).memories[0][0]
+    slot = engine._allocator._state(store_a._state).memories[0][0]
     mapping = slot.mm
     write_secrets(store_a, a)
     store_a.close()
     store_b, b = tenant(engine)
-    assert engine._allocator._state(store_b).memories[0][0] is slot
+    assert engine._allocator._state(store_b._state).memories[0][0] is slot
     assert slot.mm is mapping  # the very same mapping, wiped
     m = engine.pooling_allocator_metrics()
     assert m.wipes == 1 and m.retired_memories == 0 and m.bytes_wiped == SLOT_PAGES * PAGE

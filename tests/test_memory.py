@@ -773,7 +773,7 @@ def test_a_refused_instantiation_allocates_nothing():
         Instance(store, Module(engine, wasm("(module (memory 1) (memory 2))")), [])
     m = engine.pooling_allocator_metrics()
     assert (m.core_instances, m.memories, m.tables) == (0, 0, 0)
-    assert store._n_instances == store._n_memories == 0
+    assert store._state._n_instances == store._state._n_memories == 0
 
 
 # ---------------------------------------------------------------- config

@@ -373,13 +373,13 @@ def test_the_most_recently_freed_warm_slot_is_reused():
     engine = pool_engine()
     pool = engine._allocator
     a, b = Tenant(engine), Tenant(engine)
-    slot_a = pool._state(a.store).memories[0][0]
-    slot_b = pool._state(b.store).memories[0][0]
+    slot_a = pool._state(a.store._state).memories[0][0]
+    slot_b = pool._state(b.store._state).memories[0][0]
     assert slot_a is not slot_b
     a.close()
     b.close()
     c = Tenant(engine)
-    assert pool._state(c.store).memories[0][0] is slot_b
+    assert pool._state(c.store._state).memories[0][0] is slot_b
     assert list(pool._warm) == [slot_a]
     assert metrics(engine).unused_warm_memories == 1
 

@@ -46,13 +46,16 @@ def wasm(wat: str) -> bytes:
 
 def test_config_defaults_and_checks():
     c = Config()
-    assert c.max_call_depth == 10_000
+    assert c.max_wasm_stack == 2 << 20
     assert c.lazy_compile is True
     assert c.max_memory_pages == 65536
+    assert c.consume_fuel is False and c.epoch_interruption is False
     with pytest.raises(TypeError):
-        c.max_call_depth = "deep"
+        c.max_wasm_stack = "deep"
     with pytest.raises(ValueError):
-        c.max_call_depth = 0
+        c.max_wasm_stack = 0
+    with pytest.raises(TypeError):
+        c.consume_fuel = 1
     with pytest.raises(AttributeError):
         c.no_such_option = 1
     assert Engine(c).config is c
@@ -460,18 +463,22 @@ def test_exhaustion_is_a_trap_and_the_host_survives():
     with pytest.raises(Exhaustion, match="call stack exhausted"):
         ex["inf"](store)
     assert sys.getrecursionlimit() == limit
-    assert ex["down"](store, 5000) == 5000  # deep, but within max_call_depth
+    assert ex["down"](store, 5000) == 5000  # deep, but within max_wasm_stack
 
 
-def test_max_call_depth_is_configurable():
+def test_max_wasm_stack_counts_frame_bytes():
+    """The budget allows exactly budget // frame frames of a function."""
+    module_frame = Module(Engine(), wasm(RECURSE))._code.get(0).frame
+    assert module_frame > 0
     cfg = Config()
-    cfg.max_call_depth = 300
+    cfg.max_wasm_stack = 300 * module_frame + module_frame // 2
     engine = Engine(cfg)
     store = Store(engine)
     ex = Instance(store, Module(engine, wasm(RECURSE)), []).exports(store)
-    assert ex["down"](store, 200) == 200
+    assert ex["down"](store, 299) == 299  # 300 frames
     with pytest.raises(Exhaustion):
-        ex["down"](store, 5000)
+        ex["down"](store, 300)
+    assert ex["down"](store, 299) == 299  # nothing left over from the trap
 
 
 def test_host_reentry_is_bounded():

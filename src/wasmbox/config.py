@@ -23,9 +23,14 @@ GIB4 = 1 << 32
 #: a 64-bit host can reserve 4 GiB per memory; a 32-bit one cannot
 _BIG_HOST = sys.maxsize > GIB4
 
-_INT_OPTIONS = ("max_call_depth", "max_host_reentry", "max_memory_pages", "max_table_elements")
-_SIZE_OPTIONS = ("memory_reservation", "memory_reservation_for_growth")
-_BOOL_OPTIONS = ("lazy_compile", "validate", "memory_may_move", "wasm_custom_page_sizes")
+_INT_OPTIONS = ("max_host_reentry", "max_memory_pages", "max_table_elements",
+                "max_store_table_elements")
+_SIZE_OPTIONS = ("memory_reservation", "memory_reservation_for_growth", "max_wasm_stack")
+_BOOL_OPTIONS = ("lazy_compile", "validate", "memory_may_move", "wasm_custom_page_sizes",
+                 "consume_fuel", "epoch_interruption")
+
+#: default of Config.max_wasm_stack: 2 MiB
+DEFAULT_MAX_WASM_STACK = 2 << 20
 
 
 def _check_int(owner: str, name: str, value: object, low: int) -> None:
@@ -97,12 +102,38 @@ class Config:
     """Runtime options (see each attribute for its default and trade-off)."""
 
     def __init__(self, **options: Any) -> None:
-        #: Maximum depth of nested Wasm calls before "call stack exhausted".
-        #: Default 10_000. Each Wasm call is one Python frame; wasmbox raises
-        #: Python's recursion limit to (current depth + this + a margin) for
-        #: the duration of a call from the host, so a deeper setting costs
-        #: memory (a frame with many locals is large), never a crash.
-        self.max_call_depth: int = 10_000
+        #: Bytes of stack a call from the host may use before "call stack
+        #: exhausted" (wasmtime's option of the same name). Default 2 MiB.
+        #: Each Wasm frame is reckoned at 96 bytes plus 16 per Python local
+        #: variable of its generated function (the Wasm parameters, the
+        #: locals the body uses, operand-stack slots and temporaries): an
+        #: estimate of what CPython's frame and the values it holds take,
+        #: so a function with 50,000 locals costs 800 KB and recursion with
+        #: it ends after a few frames, while a small function (about 200
+        #: bytes) can recurse some 10,000 deep. The budget belongs to the
+        #: caller: each store and thread counts its own (a host function
+        #: that calls back into Wasm continues with what its caller had
+        #: left). ``wasmbox.runtime.depth`` holds the rule and the constants.
+        self.max_wasm_stack: int = DEFAULT_MAX_WASM_STACK
+        #: Charge fuel for running Wasm, as wasmtime does (default False):
+        #: one unit per operator (none for ``nop``, ``drop``, ``block``,
+        #: ``loop``, ``end``, ``else``, ``return``, ``unreachable``), one at
+        #: each function entry, and for bulk operations one more per byte,
+        #: element or page they touch. Fuel is set with
+        #: :meth:`Store.set_fuel` (a new store has none) and checked at
+        #: function entry and loop headers (and after a bulk operation of
+        #: more than 128 units); running out traps with
+        #: ``TrapCode.OUT_OF_FUEL``. Costs time only when on (measured in
+        #: the README).
+        self.consume_fuel: bool = False
+        #: Interrupt Wasm by epochs, as wasmtime does (default False):
+        #: :meth:`Engine.increment_epoch` (from any thread or a signal
+        #: handler) advances the engine's epoch, and a store whose deadline
+        #: (:meth:`Store.set_epoch_deadline`, 0 in a new store) has been
+        #: reached traps with ``TrapCode.INTERRUPT`` at the next function
+        #: entry, loop header or chunk of a bulk operation. Costs time only
+        #: when on.
+        self.epoch_interruption: bool = False
         #: Maximum nesting of host -> Wasm -> host -> Wasm ... re-entries.
         #: Default 200. Each re-entry uses some C stack; past this the call
         #: traps with "call stack exhausted" instead of risking the process.
@@ -114,6 +145,14 @@ class Config:
         #: Upper bound on the number of elements of any table. Default
         #: 10_000_000. ``table.grow`` past it returns -1.
         self.max_table_elements: int = 10_000_000
+        #: Upper bound on the elements of all tables of one store together
+        #: (those alive: a table freed gives its elements back). Default
+        #: 10_000_000, which is 80 MB of references: each element is a
+        #: Python reference, paid for when the table is made, so without
+        #: this a 638-byte module declaring 100 tables of 10M elements costs
+        #: the host 8 GB. Instantiating past it raises InstantiationError
+        #: before anything is allocated; ``table.grow`` past it returns -1.
+        self.max_store_table_elements: int = 10_000_000
         #: Compile functions on their first call (True, the default) or when
         #: the module is instantiated (False). Lazy compilation makes loading
         #: fast; eager compilation moves the cost to instantiation.
@@ -164,7 +203,7 @@ class Config:
             if name == "max_memory_pages" and value > 65536:  # type: ignore[operator]
                 raise ValueError("Config.max_memory_pages must be at most 65536")
         elif name in _SIZE_OPTIONS:
-            _check_int("Config", name, value, 0)
+            _check_int("Config", name, value, 1 if name == "max_wasm_stack" else 0)
             if value > sys.maxsize:  # type: ignore[operator]
                 raise ValueError(f"Config.{name} does not fit this host")
         elif name in _BOOL_OPTIONS:

@@ -111,6 +111,8 @@ class TrapCode(Enum):
     ELEM_SEGMENT_OUT_OF_BOUNDS = "out of bounds table access"
     UNCAUGHT_EXCEPTION = "uncaught exception"
     STACK_OVERFLOW = "call stack exhausted"
+    OUT_OF_FUEL = "all fuel consumed by WebAssembly"
+    INTERRUPT = "interrupt"
     HOST = "host error"
 
 

@@ -2,8 +2,10 @@
 
 A direct call is a plain Python call of ``f<i>``, a name in the generated
 code's globals that first holds a compiling stub (runtime/plan.py) and
-then the compiled function itself. Results: none -> the call is a statement; one ->
-``s<h> = f3(...)``; several -> tuple unpacking.
+then the compiled function itself. Every call passes the caller's remaining
+stack budget ``d`` last (see :mod:`wasmbox.runtime.depth`). Results: none
+-> the call is a statement; one -> ``s<h> = f3(..., d)``; several -> tuple
+unpacking.
 
 ``call_indirect`` looks the function instance up in the table list and
 compares its canonical type id with the expected one in a single test; any
@@ -51,7 +53,9 @@ class CallMixin:
     def emit_call(self, x: int, tail: bool = False) -> None:
         ft = self.env.func_types[x]
         args = self._call_args(len(ft.params))
-        expr = f"f{x}({', '.join(a.as_int() for a in args)})"
+        self.calls = True
+        self.sync()  # the callee (and a host function) sees the exact fuel
+        expr = f"f{x}({''.join(a.as_int() + ', ' for a in args)}d)"
         if tail:
             self.emit(f"return {expr}")
             self.live = False
@@ -67,9 +71,11 @@ class CallMixin:
             idx = self.materialize(idx)
         ic = idx.as_int()
         t = f"T{table}"
-        expr = f"fx.call({', '.join(a.as_int() for a in args)})"
+        self.calls = True
+        expr = f"fx.call({''.join(a.as_int() + ', ' for a in args)}d)"
         test = f"if {ic} < len({t}) and (fx := {t}[{ic}]) is not None and fx.tid == {tid}:"
         fail = f"raise {self.use_helper('ci_trap')}({t}, {ic}, {tid})"
+        self.sync()
         h = len(self.stack)
         nres = len(ft.results)
         if nres:

@@ -9,9 +9,17 @@ data, custom sections) is ever spliced in. Float constants that have no
 literal (inf, NaN) and other objects are bound in the instance's globals
 (``K<func>_<n>``).
 
-The generated function ``f<i>(l0, ..., l<p-1>)`` returns None, one value,
+The generated function ``f<i>(l0, ..., l<p-1>, d)`` returns None, one value,
 or a tuple of values, in the internal representation (see
-:mod:`wasmbox.exec.numerics`). It expects these names in its globals:
+:mod:`wasmbox.exec.numerics`). ``d`` is the caller's remaining stack budget
+in bytes: the prologue checks that this function's frame (reckoned by
+:func:`wasmbox.runtime.depth.frame_bytes` from the Python locals the
+generated code has) fits, and calls pass on what is left. With fuel or
+epochs on (:mod:`wasmbox.exec.interrupt`) the function is a closure over
+cells of its store and engine (``u``: fuel, ``ep``/``dl``: epoch and
+deadline), defined inside a wrapper ``_mk`` that is never run: the runtime
+takes the inner code object and binds the cells itself. It expects these
+names in its globals:
 ``f<j>``/``F<j>`` (callables and function instances), ``M<i>``/``m<i>``
 (memory buffers and objects), ``T<i>``/``t<i>`` (table lists and objects),
 ``g<i>``/``G<i>`` (mutable global objects / immutable values), ``E<i>``,
@@ -27,7 +35,9 @@ functions this compiler cannot run.
 """
 from __future__ import annotations
 
+import re
 import threading
+from types import CodeType
 from typing import Any
 
 from ..errors import UnsupportedFeature
@@ -35,7 +45,9 @@ from ..syntax.module import Instr, Module
 from ..syntax.types import F32, F64, I32, I64, NumType
 from .calls import CallMixin
 from .control import Body, ControlMixin, NeedFlat
+from ..runtime.depth import frame_bytes
 from .env import ModuleEnv
+from .interrupt import InterruptMixin
 from .memops import MemoryMixin, _LOADS, _STORE8, _STORES
 from .numops import NumericMixin, is_numeric
 from .stack import Entry, StackMixin
@@ -58,19 +70,24 @@ _WIDE = frozenset({"i64.add128", "i64.sub128", "i64.mul_wide_s", "i64.mul_wide_u
 class CompiledFunction:
     """Source and code object of one compiled function, plus what it needs bound.
 
+    ``code`` is the function's own code object (make the function with
+    ``types.FunctionType(code, globals, name, None, closure)``; its
+    ``co_freevars`` name the cells it needs, see :mod:`wasmbox.exec.interrupt`).
     ``consts``: constants to bind in the instance's globals. ``refs``: the
     function indices whose instances (``F<j>``) the code uses (``ref.func``).
     ``scratch``: the code rounds through the per-instance f32 scratch ``R32``.
+    ``frame``: the stack its frame is reckoned at (bytes).
     """
 
-    __slots__ = ("index", "name", "source", "code", "consts", "flat", "refs", "scratch")
+    __slots__ = ("index", "name", "source", "code", "consts", "flat", "refs", "scratch", "frame")
 
-    def __init__(self, index: int, name: str, source: str, code: Any,
+    def __init__(self, index: int, name: str, source: str, code: CodeType,
                  fc: "FunctionCompiler") -> None:
         self.index = index
         self.name = name
         self.source = source
         self.code = code
+        self.frame: int = fc.frame
         self.consts: dict[str, Any] = fc.consts
         self.flat: bool = fc.flat
         self.refs: tuple[int, ...] = tuple(sorted(fc.func_refs))
@@ -87,7 +104,12 @@ def _zero(t: Any) -> str:
     return "None"
 
 
-class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, CallMixin):
+#: names of the Python locals generated code can have besides the parameters
+_LOCAL_NAME = re.compile(r"\b(?:[lsv][0-9]+|k|fx|d)\b")
+
+
+class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, CallMixin,
+                       InterruptMixin):
     """Compiles one defined function (see the module docstring)."""
 
     def __init__(self, env: ModuleEnv, func_index: int, flat: bool = False) -> None:
@@ -113,6 +135,11 @@ class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, Call
         self.hits: set[int] = set()
         self.live = True
         self.uses_k = False
+        #: the function calls something (so it passes on a reduced budget)
+        self.calls = False
+        #: the stack its frame is reckoned at (set by compile())
+        self.frame = 0
+        self.init_interrupt(env.fuel, env.epochs)
 
     # -- hooks used by the mixins -------------------------------------------
     def emit(self, line: str) -> None:
@@ -211,8 +238,6 @@ class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, Call
         if self.flat:
             body = [("while True:", body)]
         uses_k = self.flat or self.uses_k
-        params = ", ".join(f"l{i}" for i in range(self.nparams))
-        lines = [f"def f{self.index}({params}):"]
         inner: Body = []
         by_zero: dict[str, list[str]] = {}
         for i in range(self.nparams, len(self.local_types)):
@@ -225,7 +250,31 @@ class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, Call
         inner.extend(body)
         if not body:
             inner.append("pass")
-        _render(inner, 1, 0, lines)
+        cells = self.cell_names()
+        indent = 2 if cells else 1
+        text: list[str] = []
+        _render(inner, indent, 0, text)
+        params = [f"l{i}" for i in range(self.nparams)]
+        names = set(params)
+        names.add("d")
+        for line in text:
+            names.update(_LOCAL_NAME.findall(line))
+        self.frame = fs = frame_bytes(len(names))
+        if self.calls:  # pass the rest on
+            prologue = [f"d -= {fs}", "if d < 0: raise Exhaustion()"]
+        else:
+            prologue = [f"if d < {fs}: raise Exhaustion()"]
+        prologue.extend(self.entry_checks())
+        head = f"def f{self.index}({', '.join(params + ['d'])}):"
+        pad = "    " * indent
+        if cells:
+            lines = ["def _mk():", f"    global f{self.index}",
+                     "    " + " = ".join(cells) + " = 0", "    " + head]
+            lines.extend(pad + ln for ln in self.cell_declarations())
+        else:
+            lines = [head]
+        lines.extend(pad + ln for ln in prologue)
+        lines.extend(text)
         return "\n".join(lines) + "\n"
 
 
@@ -267,6 +316,18 @@ def generate_source(env: ModuleEnv, func_index: int) -> tuple[str, FunctionCompi
         raise UnsupportedFeature(f"function {func_index} cannot be compiled: {e!r}") from None
 
 
+def function_code(code: CodeType, name: str) -> CodeType:
+    """The code object of the function ``name`` defined in a compiled source
+    (at its top level or inside its ``_mk`` wrapper)."""
+    for c in code.co_consts:
+        if isinstance(c, CodeType):
+            if c.co_name == name:
+                return c
+            if c.co_name == "_mk":
+                return function_code(c, name)
+    raise LookupError(f"no function {name} in compiled code")  # pragma: no cover - ours
+
+
 def compile_function(env: ModuleEnv, func_index: int) -> CompiledFunction:
     """Generate and compile a defined function. Raises UnsupportedFeature."""
     src, fc = generate_source(env, func_index)
@@ -282,14 +343,16 @@ def compile_function(env: ModuleEnv, func_index: int) -> CompiledFunction:
             code = compile(src, name, "exec")
         except (SyntaxError, RecursionError, MemoryError, ValueError, NeedFlat):
             raise UnsupportedFeature(f"function {func_index} is too large to compile") from None
-    return CompiledFunction(func_index, f"f{func_index}", src, code, fc)
+    fname = f"f{func_index}"
+    return CompiledFunction(func_index, fname, src, function_code(code, fname), fc)
 
 
 class ModuleCode:
     """Per-module cache of compiled functions (shared by all its instances)."""
 
-    def __init__(self, module: Module, info: object | None = None) -> None:
-        self.env = ModuleEnv(module, info)
+    def __init__(self, module: Module, info: object | None = None, *, fuel: bool = False,
+                 epochs: bool = False) -> None:
+        self.env = ModuleEnv(module, info, fuel=fuel, epochs=epochs)
         #: the runtime's per-module instantiation plan (runtime.plan), made on first use
         self.plan: Any = None
         self._funcs: dict[int, CompiledFunction] = {}
@@ -307,13 +370,15 @@ class ModuleCode:
         return cf
 
 
-def function_source(module: Module, func_index: int) -> str:
-    """The Python source wasmbox generates for a defined function (for ``inspect``).
+def function_source(module: Module, func_index: int, *, fuel: bool = False,
+                    epochs: bool = False) -> str:
+    """The Python source wasmbox generates for a defined function (for ``inspect``),
+    with fuel and epoch checks if asked.
 
     Raises UnsupportedFeature, or IndexError for an index that is not a
     defined function.
     """
-    env = ModuleEnv(module)
+    env = ModuleEnv(module, fuel=fuel, epochs=epochs)
     if not env.n_imported_funcs <= func_index < len(env.func_types):
         raise IndexError(f"function {func_index} is not a defined function")
     return generate_source(env, func_index)[0]

@@ -33,6 +33,14 @@ or if's ``end``, an if's ``else``, a dissolved loop's ``loop``, and the
 position of a conditional branch that starts a new part), and ``2*end + 3``
 for "continue the kept loop ending at ``end``".
 
+Fuel (:mod:`wasmbox.exec.interrupt`): control constructs charge what
+wasmtime charges (``if`` and the branches 1, the rest nothing) and the fuel
+of straight-line code is paid (``u -= n``) before every branch and where
+paths join (labels, the end of an arm or a loop body), so that every path
+arrives at a join with nothing pending. Loop headers -- kept loops, flat
+mode's loop labels, and loops no branch targets (a ``("lcheck", ctl)``
+item where they were) -- get the fuel and epoch checks.
+
 Raises :class:`NeedFlat` (internal) when the structured plan cannot express
 a jump; the compiler then retries in flat mode.
 """
@@ -165,6 +173,8 @@ class ControlMixin:
                 work.append(iter(it.body))
             elif it.kind == "loop":
                 if not it.targeted:
+                    if self.fuel or self.epochs:
+                        out.append(("lcheck", it))
                     work.append(iter(it.body))
                 elif self.flat:
                     out.append(("lopen", it))
@@ -242,6 +252,8 @@ class ControlMixin:
             parts.append((seg.start_id, body))
             r.cur = len(parts) - 1
             r.nest = 0
+            if seg.label is not None and seg.label[0] == "lhead":  # a flat-mode loop header
+                body.extend(self.loop_checks())
             nitems = len(seg.items)
             # more conditional branches than else-nesting allows: parts follow,
             # so a jump to the next label must set k to skip them
@@ -260,6 +272,7 @@ class ControlMixin:
                     r.split_to = None
             if self.live:
                 if i + 1 < nseg:
+                    self.sync()  # a label: paths join
                     self._fallthrough_moves(r.segs[i + 1])
                 else:
                     self.region_end(r)
@@ -283,6 +296,8 @@ class ControlMixin:
             self.live = False  # its opening was dead code
             return
         live = self.live or seg.start_id in self.hits
+        if not self.live:
+            self.pending = 0  # reached by jumps only, which paid before jumping
         self.live = live
         if live:
             base, n = self._label_state(tag, c)
@@ -376,8 +391,10 @@ class ControlMixin:
     # ------------------------------------------------------------ items
     def emit_item(self, it: Any, last: bool) -> None:
         if isinstance(it, Instr):
+            self.charge(it.op)
             self.emit_instr(it)
         elif isinstance(it, Br):
+            self.charge(it.op)
             if it.op == "br_table":
                 self.emit_br_table(it)
             elif it.op == "br":
@@ -392,9 +409,15 @@ class ControlMixin:
                 if c.kind == "loop":
                     self._kept_loop(c)
                 else:
+                    self.charge("if")
                     self._kept_if(c)
             elif tag == "ifopen":
+                self.charge("if")
                 self._flat_if_open(c)
+            elif tag == "lcheck":  # a loop no branch targets: its header runs once
+                self.sync()
+                for line in self.loop_checks():
+                    self.emit(line)
             elif tag == "ifelse":
                 self._flat_if_else(c)
             else:  # pragma: no cover - planning invariant
@@ -413,10 +436,12 @@ class ControlMixin:
         self.snap[id(c)] = snap = self.stack[:base]
         # parameters change from one iteration to the next: they live in slots
         self.move_values(base, c.nparams)
+        self.sync()
         self.stack = snap + [slot_entry(base + i) for i in range(c.nparams)]
         region = self.loop_region[id(c)]
         self.frames.append(Frame(region, c))
-        body = self.emit_region(region)
+        body = self.loop_checks()
+        body.extend(self.emit_region(region))
         self.frames.pop()
         end_live = self.live
         if region.wk:
@@ -435,18 +460,21 @@ class ControlMixin:
         self.snap[id(c)] = snap = self.stack[:base]
         params = self.stack[base:]
         then_r, else_r = self.arms[id(c)]
+        self.sync()
         self.stack = snap + list(params)
         self.live = True
         then_body = self.emit_region(then_r)
         then_live = self.live
         self.stack = snap + list(params)
         self.live = True
+        self.pending = 0  # the then arm paid (or ended in a trap)
         if else_r is not None:
             else_body = self.emit_region(else_r)
         else:
             else_body = []
             self.move_values(base, c.nresults)  # params pass through (same slots)
         else_live = self.live
+        self.pending = 0  # both arms paid (or ended in a trap)
         if then_body:
             self.out.append((f"if {cond.as_cond()}:", then_body))
             if else_body:
@@ -470,6 +498,7 @@ class ControlMixin:
         target = label_id(c.else_pos) if c.else_body is not None else label_id(c.end)
         self.hits.add(target)
         self._record(target, self.rstack[-1])
+        self.sync()
         self.out.append((f"if not {cond.as_cond()}:", [f"k = {target}", "continue"]))
         self.rstack[-1].restarts.append(target)
 
@@ -479,6 +508,7 @@ class ControlMixin:
         t = label_id(c.end)
         self.hits.add(t)
         self._record(t, self.rstack[-1])
+        self.sync()
         self.emit(f"k = {t}")
         self.live = False
 
@@ -489,6 +519,7 @@ class ControlMixin:
         else:
             c = r.ctl
             self.move_values(self.base[id(c)], c.nresults)  # type: ignore[union-attr]
+            self.sync()
 
     # ------------------------------------------------------------ branches
     def _target_region(self, t: Ctl) -> Region:
@@ -577,7 +608,7 @@ class ControlMixin:
     def branch_to(self, t: Ctl, fallthrough_ok: bool) -> list[str]:
         """Code for a branch to t: moves of the branch values, then the jump."""
         if t.kind == "func":
-            return [self.return_code()]
+            return self.sync_lines() + [self.return_code()]
         base, n = self._dest(t)
         saved = self.out
         lines: Body = []
@@ -588,6 +619,7 @@ class ControlMixin:
 
     def emit_br(self, t: Ctl) -> None:
         self.flush_effects()
+        self.sync()
         for line in self.branch_to(t, True):
             self.emit(line)
         self.live = False
@@ -603,6 +635,7 @@ class ControlMixin:
             for i in range(top - n, top):
                 if self.stack[i].kind not in (CONST, NAME):
                     self.flush_at(i)
+        self.sync()
         c = cond.as_cond()
         if last or self.flat:
             code = self.branch_to(t, last)
@@ -647,6 +680,7 @@ class ControlMixin:
                     self.flush_at(i)
         idx = self.simple_operands([idx])[0]
         ic = idx.as_int()
+        self.sync()
         self.live = False
         distinct: list[Ctl] = []
         for t in targets + [default]:
@@ -734,5 +768,6 @@ class ControlMixin:
 
     def emit_return(self) -> None:
         self.flush_effects()
+        self.sync()
         self.emit(self.return_code())
         self.live = False

@@ -58,11 +58,17 @@ class ModuleEnv:
 
     Type ids come from the validator's canonical type keys (see
     :func:`type_keys`); ``info`` (the validator's ``ModuleInfo``) is kept
-    for callers that have it.
+    for callers that have it. ``fuel``/``epochs``: what the engine's config
+    asks the compiler to instrument.
     """
 
-    def __init__(self, module: Module, info: object | None = None) -> None:
+    def __init__(self, module: Module, info: object | None = None, *, fuel: bool = False,
+                 epochs: bool = False) -> None:
         self.module = module
+        #: compile fuel accounting / epoch checks in (Config.consume_fuel,
+        #: Config.epoch_interruption; see wasmbox.exec.interrupt)
+        self.fuel = fuel
+        self.epochs = epochs
         subtypes = flatten_types(module.types)
         self.types: list[FuncType | None] = [
             st.comp if isinstance(st.comp, FuncType) else None for st in subtypes

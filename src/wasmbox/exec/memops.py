@@ -21,7 +21,11 @@ element segments ``E<i>`` (a list, emptied by ``elem.drop``); data segments
 with ``.raw``); immutable ones are bound by value as ``G<i>``. Function
 references are ``F<i>`` (the function instance).
 
-Bulk operations call helpers from :mod:`wasmbox.exec.support`.
+Bulk operations call helpers from :mod:`wasmbox.exec.bulk` (with epochs
+on, passing the epoch and deadline cells ``EP``/``DL``). With fuel
+on, a bulk operation that succeeds is followed by ``u = bulk_fuel(...)``
+(one unit per byte, element or page; see :mod:`wasmbox.exec.interrupt`),
+so its size operand is evaluated once into a temporary.
 
 Raises :class:`~wasmbox.errors.UnsupportedFeature` for instructions this
 engine does not run.
@@ -141,29 +145,66 @@ class MemoryMixin:
             mem = imm[0]
             d = self.pop()
             self.flush_effects()
+            if self.fuel:
+                d = self.simple_operands([d])[0]
             h = len(self.stack)
             self.protect(h)
             self.emit(f"s{h} = m{mem}.grow_raw({d.as_int()})")
+            self._grow_fuel(d, h, self._is64(mem))
             self.stack.append(slot_entry(h))
         elif op == "memory.fill":
-            n, v, d = self.pop(), self.pop(), self.pop()
-            self.flush_effects()
-            self.emit(f"{self.use_helper('mem_fill')}(M{imm[0]}, {d.as_int()}, {v.as_int()}, {n.as_int()})")
+            d, v, n = self._bulk_operands()
+            self.emit(f"{self.use_helper('mem_fill')}(M{imm[0]}, {d.as_int()}, {v.as_int()}, "
+                      f"{n.as_int()}{self._poll_args()})")
+            self._bulk_fuel(n)
         elif op == "memory.copy":
-            n, s, d = self.pop(), self.pop(), self.pop()
-            self.flush_effects()
+            d, s, n = self._bulk_operands()
             self.emit(f"{self.use_helper('mem_copy')}(M{imm[0]}, M{imm[1]}, {d.as_int()}, "
-                      f"{s.as_int()}, {n.as_int()})")
+                      f"{s.as_int()}, {n.as_int()}{self._poll_args()})")
+            self._bulk_fuel(n)
         elif op == "memory.init":
-            n, s, d = self.pop(), self.pop(), self.pop()
-            self.flush_effects()
+            d, s, n = self._bulk_operands()
             self.emit(f"{self.use_helper('mem_init')}(M{imm[1]}, D{imm[0]}, {d.as_int()}, "
-                      f"{s.as_int()}, {n.as_int()})")
+                      f"{s.as_int()}, {n.as_int()}{self._poll_args()})")
+            self._bulk_fuel(n)
         elif op == "data.drop":
             self.flush_effects()
             self.emit(f"D{imm[0]}.drop()")
         else:  # pragma: no cover - dispatch guarantees
             raise UnsupportedFeature(f"instruction {op} is not supported")
+
+    def _bulk_operands(self) -> list[Entry]:
+        """The three operands of a bulk operation, in stack order, effects flushed
+        (evaluated once each, in order, when fuel needs the size twice)."""
+        ops = self.popn(3)
+        self.flush_effects()
+        return self.simple_operands(ops) if self.fuel else ops
+
+    def _poll_args(self) -> str:
+        """With epochs: the cells a bulk helper tests between chunks (``EP``,
+        ``DL`` in the instance's globals), as trailing arguments."""
+        return ", EP, DL" if self.epochs else ""
+
+    @staticmethod
+    def _const_units(n: Entry) -> int | None:
+        return n.value if n.kind == CONST and type(n.value) is int else None  # type: ignore[return-value]
+
+    def _bulk_fuel(self, n: Entry) -> None:
+        """With fuel: pay for a bulk operation of n units that succeeded."""
+        for line in self.bulk_charge(n.as_int(), self._const_units(n)):
+            self.emit(line)
+
+    def _grow_fuel(self, delta: Entry, h: int, is64: bool) -> None:
+        """With fuel: pay for a grow (result in s<h>) by delta units if it succeeded."""
+        if not self.fuel:
+            return
+        const = self._const_units(delta)
+        if self.static_bulk(const):  # charged even when the grow fails
+            self.bulk_charge(delta.as_int(), const)
+            return
+        self.sync()
+        fail = 0xFFFFFFFFFFFFFFFF if is64 else 0xFFFFFFFF
+        self.out.append((f"if s{h} != {fail}:", self.bulk_charge(delta.as_int(), const)))
 
     # -- globals ------------------------------------------------------------
     def emit_global(self, op: str, x: int) -> None:
@@ -193,26 +234,30 @@ class MemoryMixin:
             self.flush_effects()
             self.emit(f"{self.use_helper('tset')}(T{imm[0]}, {i.as_int()}, {v.code})")
         elif op == "table.grow":
-            n, v = self.pop(), self.pop()
+            v, n = self.popn(2)
             self.flush_effects()
+            if self.fuel:
+                v, n = self.simple_operands([v, n])
             h = len(self.stack)
             self.protect(h)
             self.emit(f"s{h} = t{imm[0]}.grow_raw({v.code}, {n.as_int()})")
+            self._grow_fuel(n, h, self.env.tables[imm[0]].limits.addr is AddrType.I64)
             self.stack.append(slot_entry(h))
         elif op == "table.fill":
-            n, v, i = self.pop(), self.pop(), self.pop()
-            self.flush_effects()
-            self.emit(f"{self.use_helper('tfill')}(T{imm[0]}, {i.as_int()}, {v.code}, {n.as_int()})")
+            i, v, n = self._bulk_operands()
+            self.emit(f"{self.use_helper('tfill')}(T{imm[0]}, {i.as_int()}, {v.code}, "
+                      f"{n.as_int()}{self._poll_args()})")
+            self._bulk_fuel(n)
         elif op == "table.copy":
-            n, s, d = self.pop(), self.pop(), self.pop()
-            self.flush_effects()
+            d, s, n = self._bulk_operands()
             self.emit(f"{self.use_helper('tcopy')}(T{imm[0]}, T{imm[1]}, {d.as_int()}, "
-                      f"{s.as_int()}, {n.as_int()})")
+                      f"{s.as_int()}, {n.as_int()}{self._poll_args()})")
+            self._bulk_fuel(n)
         elif op == "table.init":
-            n, s, d = self.pop(), self.pop(), self.pop()
-            self.flush_effects()
+            d, s, n = self._bulk_operands()
             self.emit(f"{self.use_helper('tinit')}(T{imm[1]}, E{imm[0]}, {d.as_int()}, "
-                      f"{s.as_int()}, {n.as_int()})")
+                      f"{s.as_int()}, {n.as_int()}{self._poll_args()})")
+            self._bulk_fuel(n)
         elif op == "elem.drop":
             self.flush_effects()
             self.emit(f"E{imm[0]}.clear()")

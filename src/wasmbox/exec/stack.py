@@ -19,8 +19,8 @@ can reference slots *above* it (``s0 = l0 + s1`` after ``s1`` was consumed):
 before anything is written to ``s<j>``, every lazy expression below height
 j that reads a slot at or above j is flushed (:meth:`StackMixin.protect`).
 Operands that must be evaluated once but are mentioned twice (or out of
-order) are assigned to fresh temporaries ``t<n>``, never reused, so a lazy
-entry can safely refer to them.
+order) are assigned to fresh temporaries ``v<n>``, never reused, so a lazy
+entry can safely refer to them. (Not ``t<n>``: that is table n's object.)
 
 Comparisons produce entries flagged ``isbool`` (a Python ``bool``) so that
 ``if``/``br_if``/``select`` test them directly; a bool is converted to an
@@ -192,7 +192,7 @@ class StackMixin:
         if e.kind != EXPR:
             return e
         self.ntemps += 1
-        name = f"t{self.ntemps}"
+        name = f"v{self.ntemps}"
         self.emit(f"{name} = {e.as_int()}")
         return Entry(name, NAME)
 

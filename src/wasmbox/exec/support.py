@@ -9,9 +9,10 @@ instance's code globals hold only that instance's names and use ``BASE``
 as their ``__builtins__`` (names not found in the globals are looked up
 there, as fast as globals), so making an instance copies nothing.
 
-The helpers follow the spec's bulk-memory rules: bounds are checked before
-anything is written, and an out-of-bounds operation traps without partial
-effects.
+The bulk helpers (:mod:`wasmbox.exec.bulk`) follow the spec's bulk-memory
+rules: bounds are checked before anything is written, and an
+out-of-bounds operation traps without partial effects; they work in
+bounded chunks.
 
 Raises :class:`~wasmbox.errors.Trap` (out of bounds memory/table access,
 call_indirect failures); nothing else.
@@ -23,8 +24,9 @@ import math
 import struct
 from typing import Any
 
-from ..errors import Trap, TrapCode
+from ..errors import Exhaustion, Trap, TrapCode
 from . import numerics
+from .bulk import mem_copy, mem_fill, mem_init, tcopy, tfill, tinit
 
 _S16 = struct.Struct("<h")
 _U16 = struct.Struct("<H")
@@ -33,39 +35,12 @@ _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
 _F64 = struct.Struct("<d")
 
-MEM_OOB = TrapCode.MEMORY_OUT_OF_BOUNDS
 TABLE_OOB = TrapCode.TABLE_OUT_OF_BOUNDS
-
 
 
 # f32 loads/stores keep NaN payloads (signalling ones too); one definition.
 f32_load = numerics.f32_load
 f32_store = numerics.f32_store
-
-
-def mem_fill(buf: bytearray, d: int, val: int, n: int) -> None:
-    """memory.fill: traps if [d, d+n) is out of bounds."""
-    if d + n > len(buf):
-        raise Trap(MEM_OOB)
-    if n:
-        buf[d:d + n] = bytes((val & 0xFF,)) * n
-
-
-def mem_copy(dst: bytearray, src: bytearray, d: int, s: int, n: int) -> None:
-    """memory.copy (memmove semantics): traps if either range is out of bounds."""
-    if s + n > len(src) or d + n > len(dst):
-        raise Trap(MEM_OOB)
-    if n:
-        dst[d:d + n] = src[s:s + n]
-
-
-def mem_init(buf: bytearray, seg: Any, d: int, s: int, n: int) -> None:
-    """memory.init from a data segment instance (``.data``)."""
-    data = seg.data
-    if s + n > len(data) or d + n > len(buf):
-        raise Trap(MEM_OOB)
-    if n:
-        buf[d:d + n] = data[s:s + n]
 
 
 def tget(tab: list, i: int) -> Any:
@@ -80,30 +55,6 @@ def tset(tab: list, i: int, v: Any) -> None:
     if i >= len(tab):
         raise Trap(TABLE_OOB)
     tab[i] = v
-
-
-def tfill(tab: list, i: int, v: Any, n: int) -> None:
-    """table.fill."""
-    if i + n > len(tab):
-        raise Trap(TABLE_OOB)
-    if n:
-        tab[i:i + n] = [v] * n
-
-
-def tcopy(dst: list, src: list, d: int, s: int, n: int) -> None:
-    """table.copy (overlap-safe)."""
-    if s + n > len(src) or d + n > len(dst):
-        raise Trap(TABLE_OOB)
-    if n:
-        dst[d:d + n] = src[s:s + n]
-
-
-def tinit(tab: list, seg: list, d: int, s: int, n: int) -> None:
-    """table.init from an element segment instance (a list of references)."""
-    if s + n > len(seg) or d + n > len(tab):
-        raise Trap(TABLE_OOB)
-    if n:
-        tab[d:d + n] = seg[s:s + n]
 
 
 def ci_trap(tab: list, i: int, tid: int) -> Trap:
@@ -150,8 +101,11 @@ def _names() -> dict[str, Any]:
         "tinit": tinit,
         "ci_trap": ci_trap,
         "Trap": Trap,
+        "Exhaustion": Exhaustion,
         "SQRT": math.sqrt,
         "C_UNREACHABLE": TrapCode.UNREACHABLE,
+        "C_OOF": TrapCode.OUT_OF_FUEL,
+        "C_INT": TrapCode.INTERRUPT,
     })
     for name, fn in numerics.FUNCS.items():
         d[name.replace(".", "_")] = fn

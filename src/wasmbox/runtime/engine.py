@@ -15,6 +15,7 @@ Raises :class:`TypeError` for a config that is not a :class:`Config`,
 from __future__ import annotations
 
 import threading
+import types
 from collections import OrderedDict
 from typing import Any
 
@@ -37,6 +38,20 @@ class Engine:
         self._cache: OrderedDict[bytes, Any] = OrderedDict()
         self._lock = threading.Lock()
         self._allocator: InstanceAllocator = make_allocator(config)
+        #: the epoch (Config.epoch_interruption): a cell that compiled code reads
+        self._epoch = types.CellType(0)
+
+    def increment_epoch(self) -> None:
+        """Advance the epoch by one (wasmtime-py's name). Safe from any thread
+        and from a signal handler: one in-place add on an int, which no other
+        Python code can interrupt under CPython's GIL (no lock, so a handler
+        that interrupts a thread inside this method cannot deadlock)."""
+        self._epoch.cell_contents += 1
+
+    @property
+    def epoch(self) -> int:
+        """The current epoch (starts at 0)."""
+        return self._epoch.cell_contents
 
     def pooling_allocator_metrics(self) -> PoolingAllocatorMetrics | None:
         """Slots in use, warm slots, wipes and bytes wiped of the pooling

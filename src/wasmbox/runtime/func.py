@@ -2,8 +2,9 @@
 
 A :class:`Func` *is* the function instance: a funcref value in a table or a
 global is the Func object itself. Its attribute ``call`` is the raw callable
-used by compiled code (raw arguments in, None / one raw value / a tuple of
-raw values out) and ``tid`` its canonical type id (for ``call_indirect``).
+used by compiled code (raw arguments and then the caller's remaining stack
+budget in, see :mod:`wasmbox.runtime.depth`; None / one raw value / a tuple
+of raw values out) and ``tid`` its canonical type id (for ``call_indirect``).
 
 * ``Func(store, ty, callable, access_caller=False)`` wraps a Python callable
   taking and returning API values (signed ints, floats, Func/None/objects);
@@ -27,7 +28,7 @@ from typing import Any, Callable
 from ..errors import WasmboxError
 from ..exec.env import functype_id
 from ..syntax import types as st
-from .store import HostError, Store, call_wasm
+from .store import HostError, Store, StoreState, call_wasm, store_state
 from .types import FuncType
 from .values import from_raw, raw_check, to_raw
 
@@ -71,21 +72,23 @@ class Func:
                  access_caller: bool = False) -> None:
         if not isinstance(store, Store):
             raise TypeError("Func(store, ...): expected a Store")
+        state = store._state
         if not isinstance(ty, FuncType):
             raise TypeError("Func(store, ty, ...): expected a FuncType")
         if not callable(func):
             raise TypeError("Func(store, ty, func): func must be callable")
         self._ft = ty._ft
         self.tid = host_type_id(ty._ft)
-        self._store = store
+        self._store = state
         self._index = -1
         self._host = func
         self._access_caller = bool(access_caller)
-        self.call = _host_wrapper(self._ft, func, self._access_caller, None)
+        self.call = _host_wrapper(state, self._ft, func, self._access_caller, None)
 
     # -- other constructors ---------------------------------------------------
     @classmethod
-    def raw_host(cls, store: Store, ty: FuncType | st.FuncType, fn: Callable[..., Any]) -> "Func":
+    def raw_host(cls, store: Store | StoreState, ty: FuncType | st.FuncType,
+                 fn: Callable[..., Any]) -> "Func":
         """A host function taking and returning raw values (see the module docstring).
 
         Exceptions it raises other than wasmbox errors reach the caller of
@@ -95,15 +98,15 @@ class Func:
         self = cls.__new__(cls)
         self._ft = ft
         self.tid = host_type_id(ft)
-        self._store = store
+        self._store = state = store_state(store)
         self._index = -1
         self._host = fn
         self._access_caller = False
-        self.call = _raw_wrapper(fn)
+        self.call = _raw_wrapper(state, fn)
         return self
 
     @classmethod
-    def _wasm(cls, store: Store, index: int, ft: st.FuncType, tid: int) -> "Func":
+    def _wasm(cls, store: StoreState, index: int, ft: st.FuncType, tid: int) -> "Func":
         """Function index of an instance (which binds ``call``; the Func keeps no
         reference to the instance, so that an instance's objects form no cycle)."""
         self = cls.__new__(cls)
@@ -119,7 +122,7 @@ class Func:
     def _call_for(self, instance: Any) -> Callable[..., Any]:
         """The raw callable to bind in an importing instance's code."""
         if self._host is not None and self._access_caller:
-            return _host_wrapper(self._ft, self._host, True, instance)
+            return _host_wrapper(self._store, self._ft, self._host, True, instance)
         return self.call
 
     # -- API ------------------------------------------------------------------
@@ -127,11 +130,12 @@ class Func:
         return FuncType._wrap(self._ft)
 
     def _check_store(self, store: Any) -> None:
-        if store is self._store or isinstance(store, Caller):
+        if type(store) is Store and store._state is self._store or isinstance(store, Caller):
             return
         if not isinstance(store, Store):
             raise TypeError("expected a Store as the first argument")
-        raise WasmboxError("the function belongs to another store")
+        if store._state is not self._store:
+            raise WasmboxError("the function belongs to another store")
 
     def __call__(self, store: Store, *params: Any) -> Any:
         """Call with API values; returns None, one value, or a list."""
@@ -179,25 +183,31 @@ def _norm(t: Any, v: Any) -> Any:
     return v
 
 
-def _raw_wrapper(fn: Callable[..., Any]) -> Callable[..., Any]:
+def _raw_wrapper(store: StoreState, fn: Callable[..., Any]) -> Callable[..., Any]:
     def call(*args: Any) -> Any:
+        saved = store._budget
+        store._budget = args[-1]  # a call back into Wasm continues from the caller's budget
         try:
-            return fn(*args)
+            return fn(*args[:-1])
         except (WasmboxError, RecursionError, HostError):
             raise
         except Exception as e:  # noqa: BLE001 - carried to the host unchanged
             raise HostError(e) from None
+        finally:
+            store._budget = saved
 
     return call
 
 
-def _host_wrapper(ft: st.FuncType, fn: Callable[..., Any], access_caller: bool,
+def _host_wrapper(store: StoreState, ft: st.FuncType, fn: Callable[..., Any], access_caller: bool,
                   instance: Any) -> Callable[..., Any]:
     ptypes = ft.params
     rtypes = ft.results
     nres = len(rtypes)
 
     def call(*args: Any) -> Any:
+        saved = store._budget
+        store._budget = args[-1]  # a call back into Wasm continues from the caller's budget
         try:
             vals = [from_raw(t, a) for t, a in zip(ptypes, args)]
             if access_caller:
@@ -215,5 +225,7 @@ def _host_wrapper(ft: st.FuncType, fn: Callable[..., Any], access_caller: bool,
             raise
         except Exception as e:  # noqa: BLE001 - carried to the host unchanged
             raise HostError(e) from None
+        finally:
+            store._budget = saved
 
     return call

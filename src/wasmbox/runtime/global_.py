@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import WasmboxError
 from ..syntax import types as st
-from .store import Store
+from .store import Store, StoreState, store_state
 from .types import GlobalType
 from .values import from_raw, to_raw
 
@@ -27,14 +27,14 @@ class Global:
             raise TypeError("Global(store, ty, val): expected a Store")
         if not isinstance(ty, GlobalType):
             raise TypeError("Global(store, ty, val): expected a GlobalType")
-        self._store = store
+        self._store = store._state
         self._type = ty._t
         self.raw = to_raw(ty._t.val, val)
 
     @classmethod
-    def _create(cls, store: Store, gt: st.GlobalType, raw: Any) -> "Global":
+    def _create(cls, store: Store | StoreState, gt: st.GlobalType, raw: Any) -> "Global":
         self = cls.__new__(cls)
-        self._store = store
+        self._store = store_state(store)
         self._type = gt
         self.raw = raw
         return self

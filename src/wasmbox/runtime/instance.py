@@ -38,6 +38,7 @@ Global).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import FunctionType
 from typing import Any, Callable, Iterator, Sequence
 
 from ..errors import LinkError, Trap, TrapCode, UnsupportedFeature, WasmboxError
@@ -50,7 +51,7 @@ from .global_ import Global
 from .memory import Memory
 from .module import Module
 from .plan import EVAL, FUNC, GLOBAL, TABLE, InstancePlan, const_raw, is_stub
-from .store import Store, call_wasm
+from .store import Store, StoreState, call_wasm
 from .table import Table
 
 Extern = Any  # Func | Memory | Table | Global
@@ -93,7 +94,7 @@ def _limits_match(actual_min: int, actual_max: int | None, want: st.Limits) -> b
     return True
 
 
-def _check_import(env: Any, imp: sm.Import, item: Any, store: Store) -> None:
+def _check_import(env: Any, imp: sm.Import, item: Any, store: StoreState) -> None:
     kind = imp.kind
     bad = f"incompatible import type for `{imp.module}::{imp.name}`"
     if not isinstance(item, (Func, Memory, Table, Global)):
@@ -160,6 +161,7 @@ class Instance:
     def __init__(self, store: Store, module: Module, imports: Sequence[Extern]) -> None:
         if not isinstance(store, Store):
             raise TypeError("Instance(store, module, imports): expected a Store")
+        store = store._state
         if not isinstance(module, Module):
             raise TypeError("Instance(store, module, imports): expected a Module")
         self._store = store
@@ -176,7 +178,7 @@ class Instance:
         return self._exports_obj
 
     # -- the steps ------------------------------------------------------------
-    def _instantiate(self, store: Store, module: Module, imports: list[Extern]) -> None:
+    def _instantiate(self, store: StoreState, module: Module, imports: list[Extern]) -> None:
         code = self._code = module._code
         plan = self._plan = InstancePlan.of(code)
         if len(imports) != plan.n_imports:
@@ -192,6 +194,9 @@ class Instance:
         store._admit(plan.mem_min_bytes, plan.table_mins)
         store._track(self)
         self._compiled: set[int] = set()
+        if store.config.epoch_interruption:  # for the bulk helpers (exec.bulk)
+            g["EP"] = store.engine._epoch
+            g["DL"] = store._deadline
         if plan.stubs is not None:
             g["LAZY"] = self._resolve
             exec(plan.stubs, g)  # noqa: S102 - our identifiers and numbers only (runtime.plan)
@@ -208,7 +213,7 @@ class Instance:
         if start is not None:
             call_wasm(store, g[plan.fnames[start]], ())
 
-    def _link(self, store: Store, imports: list[Extern]) -> None:
+    def _link(self, store: StoreState, imports: list[Extern]) -> None:
         """Step 1: check each import and bind it. Raises LinkError, TypeError."""
         plan, g, env = self._plan, self._g, self._code.env
         nf = 0
@@ -228,7 +233,7 @@ class Instance:
             else:
                 self._mems.append(item)
 
-    def _allocate(self, store: Store, m: sm.Module) -> None:
+    def _allocate(self, store: StoreState, m: sm.Module) -> None:
         """Step 2: the module's globals, tables and memories, bound in the code's globals."""
         plan, g, func = self._plan, self._g, self._func
         globals_, tables, mems = self._globals, self._tables, self._mems
@@ -332,8 +337,14 @@ class Instance:
             g["R32"] = new_f32_scratch()
         for j in cf.refs:
             self._func(j)
-        exec(cf.code, g)  # noqa: S102 - generated from numbers and our identifiers only
-        fn = g[cf.name]
+        code = cf.code
+        closure = None
+        if code.co_freevars:  # fuel / epoch cells (wasmbox.exec.interrupt)
+            store = self._store
+            cells = {"u": store._fuel, "ep": store.engine._epoch, "dl": store._deadline}
+            closure = tuple(cells[n] for n in code.co_freevars)
+        # generated from numbers and our identifiers only
+        fn = g[cf.name] = FunctionType(code, g, cf.name, None, closure)
         f = self._funcs[idx]
         if f is not None:
             f.call = fn

@@ -40,7 +40,7 @@ class _HostDef:
         self.raw = raw
 
     def in_store(self, store: Store) -> Func:
-        cache = store._host_funcs
+        cache = store._state._host_funcs
         f = cache.get(id(self))
         if f is None:
             if self.raw:

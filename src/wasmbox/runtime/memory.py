@@ -35,7 +35,7 @@ from typing import Any
 
 from ..errors import Trap, TrapCode, WasmboxError
 from ..syntax import types as st
-from .store import Store
+from .store import Store, StoreState, store_state
 from .types import MemoryType
 
 _OOB = TrapCode.MEMORY_OUT_OF_BOUNDS
@@ -87,18 +87,19 @@ class Memory:
             raise TypeError("Memory(store, ty): expected a Store")
         if not isinstance(ty, MemoryType):
             raise TypeError("Memory(store, ty): expected a MemoryType")
-        if store._closed:
+        if store.closed:
             raise WasmboxError("the store is closed")
-        self._init(store, ty._t)
+        self._init(store._state, ty._t)
 
     @classmethod
-    def _create(cls, store: Store, mt: st.MemType, geo: tuple | None = None) -> "Memory":
+    def _create(cls, store: Store | StoreState, mt: st.MemType,
+                geo: tuple | None = None) -> "Memory":
         """A memory of a module (``geo``: :func:`geometry` of mt, if known)."""
         self = cls.__new__(cls)
-        self._init(store, mt, geo)
+        self._init(store_state(store), mt, geo)
         return self
 
-    def _init(self, store: Store, mt: st.MemType, geo: tuple | None = None) -> None:
+    def _init(self, store: StoreState, mt: st.MemType, geo: tuple | None = None) -> None:
         """Check the limits, then take a heap from the engine's allocator."""
         self._store = store
         self._type = mt

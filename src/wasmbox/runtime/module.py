@@ -69,6 +69,12 @@ def validate_syntax(m: sm.Module) -> Any:
     return _validate(m)
 
 
+def _module_code(engine: Engine, m: sm.Module, info: Any) -> ModuleCode:
+    """The compiled-code cache of a module, instrumented as the engine's config asks."""
+    cfg = engine.config
+    return ModuleCode(m, info, fuel=cfg.consume_fuel, epochs=cfg.epoch_interruption)
+
+
 def extern_type(env: Any, kind: sm.ExternKind, index_or_desc: Any, imported: bool) -> ExternType:
     """The API type of an import (desc) or an export (index).
 
@@ -97,7 +103,7 @@ class Module:
         if cached is None:
             check_features(engine, m)
             info = validate_syntax(m) if engine.config.validate else None
-            cached = (m, ModuleCode(m, info))
+            cached = (m, _module_code(engine, m, info))
             engine._remember(key, cached)
         self.engine = engine
         self.syntax: sm.Module = cached[0]
@@ -114,7 +120,7 @@ class Module:
         info = validate_syntax(m) if validate else None
         self.engine = engine
         self.syntax = m
-        self._code = ModuleCode(m, info)
+        self._code = _module_code(engine, m, info)
         return self
 
     @classmethod

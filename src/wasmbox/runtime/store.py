@@ -2,9 +2,9 @@
 
 :func:`call_wasm` is that boundary. It
 
-* raises Python's recursion limit so that :attr:`Config.max_call_depth`
-  nested Wasm calls fit (each Wasm call is one Python frame; Python calls
-  between generated functions use no C stack), and restores it afterwards;
+* gives the call its stack budget (``Config.max_wasm_stack``, or what is
+  left of it when a host function called from Wasm calls back in) and makes
+  sure Python's recursion limit leaves room for it (:mod:`wasmbox.runtime.depth`);
 * bounds host -> Wasm -> host re-entries (each one does use C stack);
 * turns what generated code raises into the spec's errors: ``struct.error``
   and ``IndexError`` (a memory access out of bounds) into
@@ -14,30 +14,37 @@
   re-raised as it was.
 
 The store also holds the limits of :meth:`Store.set_limits` (checked when
-an instance, memory or table is made and on every grow) and the
-allocator's bookkeeping for its instances; :meth:`Store.close` gives
-everything back (pool slots are wiped and reused) and is also done when the
-store is garbage collected.
+an instance, memory or table is made and on every grow), its fuel and epoch
+deadline (``Config.consume_fuel``, ``Config.epoch_interruption``; the
+generated code reads them from cells shared by the store's instances, see
+:mod:`wasmbox.exec.interrupt`), and the allocator's bookkeeping for its
+instances; :meth:`Store.close` gives everything back (pool slots are wiped
+and reused) and is also done when the store is garbage collected.
+
+A store must not run Wasm in two threads at once (as in wasmtime); two
+stores in two threads never see each other's budget, fuel or limits.
 
 Raises :class:`~wasmbox.errors.Trap`, :class:`~wasmbox.errors.Exhaustion`,
 or whatever a host function raised; :class:`~wasmbox.errors.WasmboxError`
-for a call into a closed store; :class:`~wasmbox.errors.InstantiationError`
-for an instance, memory or table past a limit.
+for a call into a closed store or fuel asked of a store without it;
+:class:`~wasmbox.errors.InstantiationError` for an instance, memory or
+table past a limit.
 """
 from __future__ import annotations
 
 import struct
-import sys
 import threading
+import types
 import weakref
 from typing import Any, Callable, Sequence
 
 from ..errors import Exhaustion, InstantiationError, Trap, TrapCode, WasmboxError
 from ..config import Config
+from . import depth as _depth
 from .engine import Engine
 
-#: Python frames allowed on top of max_call_depth (helpers, host code)
-FRAME_MARGIN = 500
+#: the most fuel a store can hold (wasmtime's is a u64)
+MAX_FUEL = (1 << 64) - 1
 
 
 class HostError(Exception):
@@ -75,10 +82,13 @@ def _limit(name: str, value: int | None) -> int | None:
     return None if value < 0 else value
 
 
-class Store:
-    """Owns instances and their objects; ``Store(engine=None, data=None)``.
+class StoreState:
+    """Everything a store holds (its instances, limits, fuel, allocator state).
 
-    Usable as a context manager: leaving the ``with`` block closes it.
+    Every object of the store (instances, functions, memories, tables,
+    globals) refers to this, never to the user's :class:`Store` handle, so
+    that the handle is freed -- and closes the store -- as soon as the user
+    drops it, whatever cycles the store's objects form among themselves.
     """
 
     def __init__(self, engine: Engine | None = None, data: Any = None) -> None:
@@ -94,6 +104,8 @@ class Store:
         self._n_instances = 0
         self._n_memories = 0
         self._n_tables = 0
+        #: elements of this store's live tables (Config.max_store_table_elements)
+        self._table_elements = 0
         self._alloc_state: Any = None  # the allocator's bookkeeping (runtime.alloc)
         #: weak references to the instances made here, torn down by close()
         #: (weak: an instance the host drops is freed as before). Not a WeakSet:
@@ -101,6 +113,16 @@ class Store:
         self._instances: list[weakref.ref] = []
         self._prune_at = 64
         self._closed = False
+        cfg = self.config
+        #: the stack budget a call from the host starts with (see runtime.depth);
+        #: a host function called from Wasm sets it to what its caller had left
+        self._budget: int = cfg.max_wasm_stack
+        self._frames = _depth.frames_for(cfg.max_wasm_stack, cfg.max_host_reentry)
+        #: remaining fuel (may go below 0 by the cost of the last operations,
+        #: as in wasmtime; get_fuel() shows 0 then) and the epoch deadline:
+        #: cells that compiled code reads and writes directly
+        self._fuel = types.CellType(0)
+        self._deadline = types.CellType(0)
 
     def data(self) -> Any:
         """The user data given at construction."""
@@ -153,6 +175,8 @@ class Store:
                 self._check_memory_size(i, b)
             for i, n in enumerate(table_mins):
                 self._check_table_elements(i, n)
+        if table_mins:
+            self._check_table_budget(None, sum(table_mins))
         self.engine._allocator.admit(self, mem_min_bytes, table_mins)
         self._n_instances += 1
 
@@ -175,6 +199,16 @@ class Store:
                                      f"than the store allows (Store.set_limits "
                                      f"memory_size={lim.memory_size})")
 
+    def _check_table_budget(self, index: int | None, n: int) -> None:
+        """Whether ``n`` more table elements fit the store's budget. Raises
+        InstantiationError naming Config.max_store_table_elements."""
+        cap = self.config.max_store_table_elements
+        if self._table_elements + n > cap:
+            what = "the module's tables need" if index is None else f"table {index} needs"
+            raise InstantiationError(
+                f"{what} {n} elements, but the tables of a store may hold {cap} in all and "
+                f"{self._table_elements} are in use (Config.max_store_table_elements)")
+
     def _check_table_elements(self, index: int | None, n: int) -> None:
         lim = self._limits
         if lim is not None and lim.table_elements is not None and n > lim.table_elements:
@@ -182,6 +216,41 @@ class Store:
             raise InstantiationError(f"{what} needs {n} elements initially, more than "
                                      f"the store allows (Store.set_limits "
                                      f"table_elements={lim.table_elements})")
+
+    # -- interruption -----------------------------------------------------------
+    def set_fuel(self, fuel: int) -> None:
+        """Give the store ``fuel`` units (replacing what is left), as wasmtime-py.
+
+        Raises WasmboxError if the engine's config does not consume fuel,
+        TypeError/ValueError for a value that is not an int in [0, 2**64).
+        """
+        if not self.config.consume_fuel:
+            raise WasmboxError("fuel is not configured in this store "
+                               "(Config.consume_fuel is False)")
+        if not isinstance(fuel, int) or isinstance(fuel, bool):
+            raise TypeError("Store.set_fuel: fuel must be an int")
+        if not 0 <= fuel <= MAX_FUEL:
+            raise ValueError("Store.set_fuel: fuel must be in [0, 2**64)")
+        self._fuel.cell_contents = fuel
+
+    def get_fuel(self) -> int:
+        """The fuel left (0 once it ran out). Raises WasmboxError without fuel."""
+        if not self.config.consume_fuel:
+            raise WasmboxError("fuel is not configured in this store "
+                               "(Config.consume_fuel is False)")
+        return max(0, self._fuel.cell_contents)
+
+    def set_epoch_deadline(self, ticks_beyond_current: int) -> None:
+        """Trap (``TrapCode.INTERRUPT``) once the engine's epoch is ``ticks``
+        past its current value, as wasmtime-py. A new store's deadline is 0:
+        with ``Config.epoch_interruption`` on, its calls trap at once until
+        this is called. Raises TypeError/ValueError for a negative or non-int.
+        """
+        if not isinstance(ticks_beyond_current, int) or isinstance(ticks_beyond_current, bool):
+            raise TypeError("Store.set_epoch_deadline: ticks must be an int")
+        if ticks_beyond_current < 0:
+            raise ValueError("Store.set_epoch_deadline: ticks must not be negative")
+        self._deadline.cell_contents = self.engine._epoch.cell_contents + ticks_beyond_current
 
     # -- the end --------------------------------------------------------------
     def close(self) -> None:
@@ -194,14 +263,18 @@ class Store:
         that is running when a host function closes the store ends with
         that error too), and each instance's code is unbound, so that its
         objects are freed at once rather than by the cycle collector. Done
-        automatically when the store is garbage collected.
+        automatically when the Store object is dropped.
         """
+        self._close(True)
+
+    def _close(self, wait: bool) -> None:
+        """close(); ``wait=False`` when the Store was dropped (see AllocState.close)."""
         if self._closed:
             return
         self._closed = True
         state = self._alloc_state
         if state is not None:
-            state.close()
+            state.close(wait)
         instances, self._instances = self._instances, []
         for ref in instances:
             inst = ref()
@@ -220,45 +293,117 @@ class Store:
     def closed(self) -> bool:
         return self._closed
 
+
+class Store:
+    """Owns instances and their objects; ``Store(engine=None, data=None)``.
+
+    The store's objects live as long as it does: closing it (:meth:`close`,
+    leaving a ``with`` block, or dropping the last reference to the Store)
+    frees them and gives pool slots back at once. (A host function that
+    refers to its own Store object keeps it alive until the cycle collector
+    runs; :meth:`close` is the deterministic way.) A store must not run Wasm
+    in two threads at once.
+    """
+
+    __slots__ = ("_state", "__weakref__")
+
+    def __init__(self, engine: Engine | None = None, data: Any = None) -> None:
+        self._state = StoreState(engine, data)
+
+    @property
+    def engine(self) -> Engine:
+        return self._state.engine
+
+    @property
+    def config(self) -> Config:
+        return self._state.config
+
+    def data(self) -> Any:
+        """The user data given at construction."""
+        return self._state._data
+
+    def set_data(self, data: Any) -> None:
+        self._state._data = data
+
+    def set_limits(self, memory_size: int | None = None, table_elements: int | None = None,
+                   instances: int | None = None, tables: int | None = None,
+                   memories: int | None = None) -> None:
+        self._state.set_limits(memory_size, table_elements, instances, tables, memories)
+
+    set_limits.__doc__ = StoreState.set_limits.__doc__
+
+    @property
+    def limits(self) -> StoreLimits:
+        """The current limits."""
+        return self._state.limits
+
+    def set_fuel(self, fuel: int) -> None:
+        self._state.set_fuel(fuel)
+
+    set_fuel.__doc__ = StoreState.set_fuel.__doc__
+
+    def get_fuel(self) -> int:
+        return self._state.get_fuel()
+
+    get_fuel.__doc__ = StoreState.get_fuel.__doc__
+
+    def set_epoch_deadline(self, ticks_beyond_current: int) -> None:
+        self._state.set_epoch_deadline(ticks_beyond_current)
+
+    set_epoch_deadline.__doc__ = StoreState.set_epoch_deadline.__doc__
+
+    def close(self) -> None:
+        self._state.close()
+
+    close.__doc__ = StoreState.close.__doc__
+
+    @property
+    def closed(self) -> bool:
+        return self._state._closed
+
     def __enter__(self) -> "Store":
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self.close()
+        self._state.close()
+
+    def __del__(self) -> None:
+        try:
+            self._state._close(False)
+        except Exception:  # noqa: BLE001 - at interpreter exit the runtime may be half gone
+            pass
+
+    def __repr__(self) -> str:
+        return f"<Store {'closed' if self._state._closed else 'open'}>"
+
+
+def store_state(store: Any) -> StoreState:
+    """The state behind a :class:`Store` (a StoreState is its own). Raises TypeError."""
+    if type(store) is Store:
+        return store._state
+    if isinstance(store, StoreState):
+        return store
+    if isinstance(store, Store):
+        return store._state
+    raise TypeError(f"expected a wasmbox Store, got {type(store).__name__}")
 
 
 _tls = threading.local()
-
-
-def _python_depth() -> int:
-    f = sys._getframe(1)
-    n = 0
-    while f is not None:
-        n += 1
-        f = f.f_back
-    return n
-
-
 _MEM_OOB = TrapCode.MEMORY_OUT_OF_BOUNDS
 
 
-def call_wasm(store: Store, fn: Callable[..., Any], args: Any) -> Any:
-    """Call raw callable fn(*args) from the host (see the module docstring)."""
+def call_wasm(store: StoreState, fn: Callable[..., Any], args: Any) -> Any:
+    """Call raw callable fn(*args, budget) from the host (see the module docstring)."""
     if store._closed:
         raise WasmboxError("the store is closed")
     depth = getattr(_tls, "depth", 0)
-    cfg = store.config
-    saved = -1
     if depth == 0:
-        saved = sys.getrecursionlimit()
-        need = _python_depth() + cfg.max_call_depth + FRAME_MARGIN
-        if need > saved:
-            sys.setrecursionlimit(need)
-    elif depth >= cfg.max_host_reentry:
+        _depth.enter(store._frames)
+    elif depth >= store.config.max_host_reentry:
         raise Exhaustion()
     _tls.depth = depth + 1
     try:
-        return fn(*args)
+        return fn(*args, store._budget)
     except WasmboxError:
         raise
     except RecursionError:
@@ -275,5 +420,5 @@ def call_wasm(store: Store, fn: Callable[..., Any], args: Any) -> Any:
         raise Trap(TrapCode.INTEGER_DIVISION_BY_ZERO) from None
     finally:
         _tls.depth = depth
-        if saved > 0:
-            sys.setrecursionlimit(saved)
+        if depth == 0:
+            _depth.leave()

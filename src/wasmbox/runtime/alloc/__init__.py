@@ -34,8 +34,11 @@ class AllocState:
 
     __slots__ = ()
 
-    def close(self) -> None:  # pragma: no cover - overridden
-        """Give everything of the store back (called once, by Store.close)."""
+    def close(self, wait: bool = True) -> None:  # pragma: no cover - overridden
+        """Give everything of the store back (called once, by Store.close).
+
+        ``wait=False`` (a store dropped, possibly inside a garbage collection
+        or a pool operation of this thread): never block on a lock."""
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ class OnDemandState(AllocState):
     def __init__(self) -> None:
         self.heaps: weakref.WeakSet[Heap] = weakref.WeakSet()
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         for heap in list(self.heaps):
             heap.detach()
         self.heaps.clear()

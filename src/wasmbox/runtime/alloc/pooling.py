@@ -83,11 +83,12 @@ class PoolState(AllocState):
         self.tables: list[list] = []
         self.done = False
 
-    def close(self) -> None:
-        """Give the slots back now (Store.close)."""
+    def close(self, wait: bool = True) -> None:
+        """Give the slots back now (Store.close), or queue that if the pool is
+        busy and ``wait`` is false."""
         if not self.done:
             self.done = True
-            self.pool._release(self, wait=True)
+            self.pool._release(self, wait=wait)
 
     def __del__(self) -> None:
         if self.done:
