@@ -479,3 +479,15 @@ def wat2wasm_bytes(text: str) -> bytes:
     from wasmbox.binary import encode_module
 
     return encode_module(parse_module(text))
+
+
+def test_closed_standard_streams_are_one_line(capsys, monkeypatch, tmp_path) -> None:
+    """``wasmbox inspect - <&-``: Python's sys.stdin is None, which was an internal error."""
+    monkeypatch.setattr(sys, "stdin", None)
+    line = assert_one_line_error(capsys, main(["inspect", "-"]))
+    assert line == "wasmbox: error: cannot read standard input: it is closed"
+    src = tmp_path / "m.wat"
+    src.write_text("(module)")
+    monkeypatch.setattr(sys, "stdout", None)
+    line = assert_one_line_error(capsys, main(["wat2wasm", str(src), "-o", "-"]))
+    assert line == "wasmbox: error: cannot write standard output: it is closed"

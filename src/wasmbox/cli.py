@@ -45,7 +45,8 @@ class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose complaints are one-line CliErrors (exit 1),
     not usage text and exit status 2. ``--help`` still prints and exits 0."""
 
-    def error(self, message: str) -> NoReturn:  # noqa: D102 - argparse's hook
+    def error(self, message: str) -> NoReturn:
+        """argparse's hook for a usage error. Raises CliError."""
         raise CliError(f"{message} (see '{self.prog} --help')")
 
 
@@ -68,6 +69,8 @@ def terminal_safe(text: str) -> str:
 def _read_bytes(path: str) -> bytes:
     try:
         if path == "-":
+            if sys.stdin is None:  # started with stdin closed
+                raise CliError("cannot read standard input: it is closed")
             return sys.stdin.buffer.read()
         return Path(path).read_bytes()
     except OSError as e:
@@ -85,6 +88,8 @@ def _read_text(path: str) -> str:
 def _write_bytes(path: str, data: bytes) -> None:
     try:
         if path == "-":
+            if sys.stdout is None:  # started with stdout closed
+                raise CliError("cannot write standard output: it is closed")
             sys.stdout.buffer.write(data)
             sys.stdout.buffer.flush()
         else:
