@@ -4,7 +4,10 @@ Every function takes the raw token text as the lexer produced it and returns
 a Python value. Float literals are rounded *exactly* (round to nearest, ties
 to even) from the literal's exact rational value straight to the target
 format -- f32 is never rounded through f64 -- and come back as IEEE bit
-patterns (unsigned ints) so that NaN payloads survive.
+patterns (unsigned ints) so that NaN payloads survive. A literal of any
+length costs time linear in its length: no intermediate number grows with
+it (a million-digit mantissa or an exponent of 10**9 is decided exactly
+from a bounded prefix, see ``_significand``).
 
 Raises :class:`LiteralError` (not a :class:`~wasmbox.errors.WasmboxError`:
 callers attach a source position and re-raise a ``ParseError``) with the
