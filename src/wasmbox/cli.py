@@ -9,9 +9,20 @@ Subcommands::
     wasmbox inspect FILE [--python FUNC]
 
 Errors are printed as one line (``wasmbox: <kind>: <message>``) on stderr
-with exit status 1; a Python traceback never reaches the user. An error
-that is a bug in wasmbox itself prints ``internal error`` and exits 2 (set
-``WASMBOX_DEBUG=1`` to see the traceback).
+with exit status 1 -- bad usage (argparse's complaints included), unreadable
+files, I/O errors and every WasmboxError alike; a Python traceback never
+reaches the user. An error that is a bug in wasmbox itself prints
+``internal error`` and exits 2 (set ``WASMBOX_DEBUG=1`` to see the
+traceback).
+
+Module-controlled text never reaches the terminal raw. One rule: names the
+CLI prints itself (``inspect`` listings, its own messages) are written as
+WAT string literals by :func:`wasmbox.text.print.escape_string`, as
+``wasm2wat`` writes them; and every message printed on stderr, whoever built
+it (the linker's "unknown import `m::n`", a trap, argparse), goes through
+:func:`terminal_safe`, which writes each non-printable character (control
+characters, newlines, escape sequences, bidi controls) as the printer's
+``\\hh`` escapes of its UTF-8 bytes.
 """
 from __future__ import annotations
 
@@ -19,9 +30,9 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import NoReturn, Sequence
 
-from .errors import WasmboxError
+from .errors import ParseError, WasmboxError
 
 PROG = "wasmbox"
 
@@ -30,9 +41,36 @@ class CliError(Exception):
     """A usage or I/O problem to report on one line (exit 1)."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose complaints are one-line CliErrors (exit 1),
+    not usage text and exit status 2. ``--help`` still prints and exits 0."""
+
+    def error(self, message: str) -> NoReturn:
+        """argparse's hook for a usage error. Raises CliError."""
+        raise CliError(f"{message} (see '{self.prog} --help')")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every non-printable character (``str.isprintable``)
+    replaced by the ``\\hh`` escapes the WAT printer writes for its UTF-8
+    bytes, so that it prints as exactly one line and cannot drive the
+    terminal. Raises nothing.
+    """
+    if text.isprintable():
+        return text
+    from .text.print import escape_bytes
+
+    return "".join(
+        ch if ch.isprintable() else escape_bytes(ch.encode("utf-8", "surrogatepass"))[1:-1]
+        for ch in text
+    )
+
+
 def _read_bytes(path: str) -> bytes:
     try:
         if path == "-":
+            if sys.stdin is None:  # started with stdin closed
+                raise CliError("cannot read standard input: it is closed")
             return sys.stdin.buffer.read()
         return Path(path).read_bytes()
     except OSError as e:
@@ -50,6 +88,8 @@ def _read_text(path: str) -> str:
 def _write_bytes(path: str, data: bytes) -> None:
     try:
         if path == "-":
+            if sys.stdout is None:  # started with stdout closed
+                raise CliError("cannot write standard output: it is closed")
             sys.stdout.buffer.write(data)
             sys.stdout.buffer.flush()
         else:
@@ -75,7 +115,14 @@ def load_module_file(path: str, custom_page_sizes: bool = True):
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise CliError(f"{path}: neither a Wasm binary nor UTF-8 text (byte {e.start})") from None
-    return parse_module(text, filename=path)
+    try:
+        return parse_module(text, filename=path)
+    except ParseError as e:
+        if not path.endswith(".wast"):
+            raise
+        # Most likely a script: say which command runs it.
+        raise ParseError(f"{e.message} (a .wast script? run it with '{PROG} wast')",
+                         e.file, e.line, e.col) from None
 
 
 def cmd_wat2wasm(args: argparse.Namespace) -> int:
@@ -133,7 +180,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description="A WebAssembly runtime written in Python.")
+    p = _Parser(prog=PROG, description="A WebAssembly runtime written in Python.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -182,7 +229,38 @@ def _add_wasm_features(s: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``wasmbox`` command. Returns the exit status."""
+    """Entry point of the ``wasmbox`` command. Returns the exit status.
+
+    Raises nothing but SystemExit (from ``--help``); every error becomes one
+    line on stderr (see the module docstring).
+    """
+    try:
+        return _main(argv)
+    except (WasmboxError,) as e:
+        # Not e.one_line(), which turns a newline into a space: here a
+        # newline in a name is escaped like every other control character.
+        _error(f"{e.kind}: {e}")
+        return 1
+    except CliError as e:
+        _error(f"error: {e}")
+        return 1
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+    except BrokenPipeError:
+        return 1
+    except OSError as e:  # I/O the commands do not wrap (e.g. writing --json)
+        where = f"{e.filename}: " if e.filename is not None else ""
+        _error(f"error: {where}{e.strerror or e}")
+        return 1
+    except Exception as e:  # a bug in wasmbox: one line, never a traceback
+        if os.environ.get("WASMBOX_DEBUG"):
+            raise
+        _error(f"internal error: {type(e).__name__}: {e} (set WASMBOX_DEBUG=1 for details)")
+        return 2
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:
@@ -191,23 +269,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command != "run" or any(e.startswith("--") for e in extra):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.args = list(args.args) + extra
-    try:
-        return int(args.func(args) or 0)
-    except (WasmboxError,) as e:
-        print(f"{PROG}: {e.one_line()}", file=sys.stderr)
-        return 1
-    except CliError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 1
-    except Exception as e:  # a bug in wasmbox: one line, never a traceback
-        if os.environ.get("WASMBOX_DEBUG"):
-            raise
-        print(f"{PROG}: internal error: {type(e).__name__}: {e} (set WASMBOX_DEBUG=1 for details)",
-              file=sys.stderr)
-        return 2
+    return int(args.func(args) or 0)
 
+
+def _error(message: str) -> None:
+    """Print ``wasmbox: message`` as one terminal-safe line on stderr."""
+    print(f"{PROG}: {terminal_safe(message)}", file=sys.stderr)

@@ -16,27 +16,44 @@ from typing import Any
 
 from ..cli import CliError, load_module_file
 from ..syntax import types as st
+from ..text.print import escape_string
 
 
 def parse_arg(text: str, t: Any) -> Any:
-    """A command-line argument as an API value of Wasm type ``t``. Raises CliError."""
+    """A command-line argument as a *raw* value of Wasm type ``t``.
+
+    Numbers follow the text format's literal rules exactly (the same parser
+    as ``.wat`` constants): ``i32``/``i64`` take decimal or ``0x`` hex, an
+    optional sign and ``_`` separators, signed or unsigned range;
+    ``f32``/``f64`` also take hex floats, ``inf``, ``nan`` and
+    ``nan:0x...`` (the payload is kept bit for bit). A float literal too
+    large for the type is an error, as in the text format (which never
+    rounds a literal to infinity; write ``inf`` for that).
+
+    Raises CliError (one line) for anything else.
+    """
+    from ..exec.numerics import f32_from_bits, f64_from_bits
+    from ..text.literals import OUT_OF_RANGE, LiteralError, parse_f32, parse_f64, parse_int
+
     try:
         if t is st.I32 or t is st.I64:
-            v = int(text, 0)
             bits = 32 if t is st.I32 else 64
-            if not -(1 << (bits - 1)) <= v < (1 << bits):
-                raise CliError(f"argument {text!r} is out of range for {t.text}")
-            if v >= 1 << (bits - 1):
-                v -= 1 << bits
-            return v
-        if t is st.F32 or t is st.F64:
-            low = text.lower()
-            if low.startswith(("0x", "-0x", "+0x")):
-                return float.fromhex(text)
-            return float(text)
-    except ValueError:
-        raise CliError(f"argument {text!r} is not a valid {t.text}") from None
+            return parse_int(text, bits) & ((1 << bits) - 1)
+        if t is st.F32:
+            return f32_from_bits(parse_f32(text))
+        if t is st.F64:
+            return f64_from_bits(parse_f64(text))
+    except LiteralError as e:
+        why = ": constant out of range" if e.message == OUT_OF_RANGE else ""
+        raise CliError(f"argument {_show_arg(text)} is not a valid {t.text}{why}") from None
     raise CliError(f"cannot pass a {t!r} argument from the command line")
+
+
+def _show_arg(text: str) -> str:
+    """A user's argument quoted for a message, shortened if long. Raises nothing."""
+    if len(text) > 40:
+        text = f"{text[:24]}...{text[-8:]}"
+    return repr(text)
 
 
 def format_result(v: Any, t: Any) -> str:
@@ -50,50 +67,56 @@ def format_result(v: Any, t: Any) -> str:
     return str(v)
 
 
-def _load(args: argparse.Namespace):
-    """(engine, module) for ``args.file`` with the proposals of ``-W``."""
+def _load(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    """``(engine, syntax module, validated Module)`` for ``args.file``, read
+    once, with the proposals of ``-W``. Raises CliError or WasmboxError."""
     from .. import Config, Engine, Module
 
     cps = "custom-page-sizes" in args.wasm
     engine = Engine(Config(wasm_custom_page_sizes=cps))
-    return engine, Module.from_syntax(engine, load_module_file(args.file, custom_page_sizes=cps))
+    syntax = load_module_file(args.file, custom_page_sizes=cps)
+    return engine, syntax, Module.from_syntax(engine, syntax)
 
 
 def run_command(args: argparse.Namespace) -> int:
+    """``wasmbox run``. Raises CliError or WasmboxError."""
     from .. import Linker, Store
+    from ..runtime.values import from_raw
 
-    engine, module = _load(args)
+    engine, _, module = _load(args)
     store = Store(engine)
     instance = Linker(engine).instantiate(store, module)
     func = instance.exports(store).get(args.invoke)
     if func is None or not hasattr(func, "call_raw"):
-        names = [e.name for e in module.exports if hasattr(e.type, "params")]
-        raise CliError(f"no exported function {args.invoke!r} (exported functions: "
+        names = [escape_string(e.name) for e in module.exports if hasattr(e.type, "params")]
+        raise CliError(f"no exported function {escape_string(args.invoke)} (exported functions: "
                        f"{', '.join(names) or 'none'})")
     ft = func.type(store)._ft
     if len(args.args) != len(ft.params):
-        raise CliError(f"{args.invoke} takes {len(ft.params)} argument(s), got {len(args.args)}")
+        raise CliError(f"{escape_string(args.invoke)} takes {len(ft.params)} argument(s), "
+                       f"got {len(args.args)}")
     params = [parse_arg(a, t) for a, t in zip(args.args, ft.params)]
-    results = func(store, *params)
-    if len(ft.results) == 1:
-        results = [results]
-    elif not ft.results:
-        results = []
+    # Raw values: an f32 NaN's payload reaches the function unchanged.
+    results = func.call_raw(store, params)
     for v, t in zip(results, ft.results):
-        print(format_result(v, t))
+        print(format_result(from_raw(t, v), t))
     return 0
 
 
 def inspect_command(args: argparse.Namespace) -> int:
+    """``wasmbox inspect``: imports and exports, one per line, names written
+    as WAT string literals (as ``wasm2wat`` writes them, so a name can never
+    break or forge a line); or, with ``--python``, one function's generated
+    source. The module is validated first. Raises CliError or WasmboxError.
+    """
     from ..exec.compile import function_source
 
-    syntax = load_module_file(args.file)
+    _, syntax, module = _load(args)
     if args.python is None:
-        _, module = _load(args)
         for imp in module.imports:
-            print(f"import {imp.module}.{imp.name}: {imp.type}")
+            print(f"import {escape_string(imp.module)} {escape_string(imp.name)}: {imp.type}")
         for exp in module.exports:
-            print(f"export {exp.name}: {exp.type}")
+            print(f"export {escape_string(exp.name)}: {exp.type}")
         return 0
     index = _func_index(syntax, args.python)
     print(function_source(syntax, index), end="")
@@ -101,12 +124,26 @@ def inspect_command(args: argparse.Namespace) -> int:
 
 
 def _func_index(module: Any, which: str) -> int:
-    """A function index from a number or an export name. Raises CliError."""
+    """The index of a defined function, from a number (a text-format ``u32``)
+    or an export name. Raises CliError."""
     from ..syntax.module import ExternKind
+    from ..text.literals import LiteralError, is_nat, parse_uint
 
-    if which.isdigit():
-        return int(which)
+    n_imported = sum(1 for i in module.imports if i.kind is ExternKind.FUNC)
+    if is_nat(which):
+        try:
+            index = parse_uint(which, 32)
+        except LiteralError:
+            index = -1
+        if not n_imported <= index < n_imported + len(module.funcs):
+            raise CliError(f"no defined function {_show_arg(which)} (the module defines "
+                           f"functions {n_imported} to {n_imported + len(module.funcs) - 1})"
+                           if module.funcs else "the module defines no functions")
+        return index
     for e in module.exports:
         if e.name == which and e.kind is ExternKind.FUNC:
+            if e.index < n_imported:
+                raise CliError(f"export {escape_string(which)} is an imported function")
             return e.index
-    raise CliError(f"no function {which!r} (give an index or an exported function name)")
+    raise CliError(f"no function {escape_string(which)} (give an index or an exported "
+                   "function name)")

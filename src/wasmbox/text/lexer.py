@@ -52,6 +52,10 @@ _SPACE = r"(?:[ \t\n\r]++|;;[^\n\r\ud800-\udfff]*+)*+"
 _TOKEN_RE = re.compile(
     rf"({_SPACE})(?:(\((?![;@])|\)|{_WORD}|[,;\[\]{{}}])|(\(;|\(@|[\s\S]|\Z))"
 )
+# Block comment delimiters; scanning them left to right is the reference
+# lexer's rule ("(;)" opens a comment, ";)" closes one).
+_COMMENT_DELIM_RE = re.compile(r"\(;|;\)")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _ANNOT_ID_RE = re.compile(rf"[{IDCHARS}]+|{STRING_PATTERN}")
 _SENTINELS = ("", "", "", "")
 _first, _second, _third = itemgetter(0), itemgetter(1), itemgetter(2)
@@ -215,27 +219,24 @@ def _tokenize_slow(text: str, file: str | None) -> Tokens:
 
 
 def _skip_block_comment(text: str, start: int, file: str | None) -> int:
-    """Offset just after the (nested) block comment opening at ``start``."""
+    """Offset just after the (nested) block comment opening at ``start``.
+
+    One left-to-right pass over the delimiters (linear in the comment's
+    length, however deep the nesting). Raises ParseError ("unclosed
+    comment", or "malformed UTF-8 encoding" for a lone surrogate inside).
+    """
     depth = 0
-    pos = start
-    find = text.find
-    while True:
-        o = find("(;", pos)
-        c = find(";)", pos)
-        if c < 0:
-            raise _err(text, start, "unclosed comment", file)
-        if 0 <= o < c:
+    for m in _COMMENT_DELIM_RE.finditer(text, start):
+        if text[m.start()] == "(":
             depth += 1
-            pos = o + 2
             continue
         depth -= 1
-        pos = c + 2
         if depth == 0:
-            body = text[start:pos]
-            for ch in body:
-                if "\ud800" <= ch <= "\udfff":
-                    raise _err(text, start, "malformed UTF-8 encoding", file)
+            pos = m.end()
+            if _SURROGATE_RE.search(text, start, pos) is not None:
+                raise _err(text, start, "malformed UTF-8 encoding", file)
             return pos
+    raise _err(text, start, "unclosed comment", file)
 
 
 def _bad_string(text: str, start: int) -> str:

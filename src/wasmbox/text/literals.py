@@ -4,7 +4,10 @@ Every function takes the raw token text as the lexer produced it and returns
 a Python value. Float literals are rounded *exactly* (round to nearest, ties
 to even) from the literal's exact rational value straight to the target
 format -- f32 is never rounded through f64 -- and come back as IEEE bit
-patterns (unsigned ints) so that NaN payloads survive.
+patterns (unsigned ints) so that NaN payloads survive. A literal of any
+length costs time linear in its length: no intermediate number grows with
+it (a million-digit mantissa or an exponent of 10**9 is decided exactly
+from a bounded prefix, see ``_significand``).
 
 Raises :class:`LiteralError` (not a :class:`~wasmbox.errors.WasmboxError`:
 callers attach a source position and re-raise a ``ParseError``) with the
@@ -42,8 +45,11 @@ class LiteralError(Exception):
         self.message = message
 
 
-_NUM = r"[0-9](?:_?[0-9])*"
-_HEXNUM = r"[0-9a-fA-F](?:_?[0-9a-fA-F])*"
+# Digits with single underscores between them. The runs are possessive
+# (nothing after a number is a digit or "_", so no backtracking is lost):
+# matching stays fast on a literal of a million digits.
+_NUM = r"[0-9]++(?:_[0-9]++)*+"
+_HEXNUM = r"[0-9a-fA-F]++(?:_[0-9a-fA-F]++)*+"
 NAT_RE = re.compile(rf"(?:{_NUM}|0x{_HEXNUM})\Z")
 INT_RE = re.compile(rf"[+-]?(?:{_NUM}|0x{_HEXNUM})\Z")
 # Groups: sign, decimal int, decimal frac, decimal exp, hex int, hex frac,
@@ -75,8 +81,7 @@ def parse_uint(tok: str, bits: int) -> int:
     """
     if NAT_RE.match(tok) is None:
         raise LiteralError(UNKNOWN)
-    s = tok.replace("_", "")
-    n = int(s[2:], 16) if s[:2] == "0x" else int(s, 10)
+    n = _nat_value(tok.replace("_", ""), bits)
     if n >> bits:
         raise LiteralError(OUT_OF_RANGE)
     return n
@@ -95,7 +100,7 @@ def parse_int(tok: str, bits: int) -> int:
     neg = s[0] == "-"
     if s[0] in "+-":
         s = s[1:]
-    n = int(s[2:], 16) if s[:2] == "0x" else int(s, 10)
+    n = _nat_value(s, bits)
     if neg:
         n = -n
         if n < -(1 << (bits - 1)):
@@ -106,6 +111,29 @@ def parse_int(tok: str, bits: int) -> int:
     if n >> (bits - 1):
         n -= 1 << bits
     return n
+
+
+def _nat_value(s: str, bits: int) -> int:
+    """The value of the unsigned digits ``s`` (``0x`` prefix for hex, no
+    underscores), or some value of at least ``2**bits`` when it has too
+    many digits to fit: a long literal never becomes a big int.
+    Raises nothing.
+    """
+    if s[:2] == "0x":
+        digits = s[2:].lstrip("0")
+        if len(digits) > (bits + 3) // 4:
+            return 1 << bits
+        return int(digits or "0", 16)
+    digits = s.lstrip("0")
+    if len(digits) > _dec_digits(bits):
+        return 1 << bits
+    return int(digits or "0", 10)
+
+
+@lru_cache(maxsize=None)
+def _dec_digits(bits: int) -> int:
+    """How many decimal digits ``2**bits`` has: a longer number cannot fit."""
+    return len(str(1 << bits))
 
 
 # ---------------------------------------------------------------------------
@@ -161,7 +189,58 @@ def _round_exact(neg: bool, num: int, den: int, fmt: tuple[int, int]) -> int:
     return sign | m
 
 
+# Significant digits kept from a long mantissa. Every value where rounding
+# to f32 or f64 changes (a midpoint between neighbours, the overflow
+# threshold) is m * 2**q with m < 2**54 and q >= -1075, which has at most
+# 17 + 752 significant decimal digits (5**1075 has 752) or 15 hex digits.
+# Beyond these, only whether the remaining digits are all zero matters, so
+# they are replaced by one nonzero "sticky" digit.
+_KEEP_DEC = 800
+_KEEP_HEX = 32
+# Exponents are clamped to this magnitude: far beyond any digit count, so a
+# clamped literal still overflows or underflows exactly as the real one.
+_EXP_CLAMP = 10**18
+
+
+def _significand(whole: str, frac: str, keep: int) -> tuple[str, int]:
+    """``(digits, shift)`` with value(whole.frac) == value(digits) * base**shift
+    as far as rounding can tell.
+
+    ``digits`` has no leading or trailing zeros (``""`` for zero) and at most
+    ``keep + 1`` digits: a longer mantissa is cut after ``keep`` digits and a
+    ``1`` stands for the nonzero rest. Underscores are already removed.
+    Raises nothing.
+    """
+    digits = (whole + frac).lstrip("0")
+    shift = -len(frac)
+    trimmed = digits.rstrip("0")
+    shift += len(digits) - len(trimmed)
+    if len(trimmed) > keep:
+        shift += len(trimmed) - keep - 1
+        trimmed = trimmed[:keep] + "1"
+    return trimmed, shift
+
+
+def _exponent(text: str | None) -> int:
+    """A decimal exponent (sign, digits, underscores), clamped to
+    ``+-_EXP_CLAMP``. Raises nothing."""
+    if not text:
+        return 0
+    text = text.replace("_", "")
+    neg = text[0] == "-"
+    digits = text.lstrip("+-").lstrip("0")
+    if len(digits) > 18:
+        return -_EXP_CLAMP if neg else _EXP_CLAMP
+    v = int(digits or "0", 10)
+    return -v if neg else v
+
+
 def _float_bits(tok: str, fmt: tuple[int, int]) -> int:
+    """The bit pattern of float literal ``tok`` in format ``fmt``.
+
+    Time is linear in the token's length and no intermediate number grows
+    with it. Raises LiteralError.
+    """
     m = FLOAT_RE.match(tok)
     if m is None:
         raise LiteralError(UNKNOWN)
@@ -175,17 +254,18 @@ def _float_bits(tok: str, fmt: tuple[int, int]) -> int:
     if nan:
         if payload is None:
             return sign | exp_all | (1 << (mant_bits - 1))
-        pl = int(payload.replace("_", ""), 16)
+        pl = _nat_value("0x" + payload.replace("_", ""), mant_bits)
         if pl == 0 or pl >> mant_bits:
             raise LiteralError(OUT_OF_RANGE)
         return sign | exp_all | pl
     if hint is not None:
-        digits = hint.replace("_", "")
-        frac = (hfrac or "").replace("_", "")
-        mant = int(digits + frac, 16)
-        e2 = (int(hexp.replace("_", ""), 10) if hexp else 0) - 4 * len(frac)
-        if mant == 0:
+        digits, shift = _significand(
+            hint.replace("_", ""), (hfrac or "").replace("_", ""), _KEEP_HEX
+        )
+        if not digits:
             return sign
+        mant = int(digits, 16)
+        e2 = _exponent(hexp) + 4 * shift
         mag = mant.bit_length() + e2
         if mag > (1 << (exp_bits - 1)) + 2:
             raise LiteralError(OUT_OF_RANGE)
@@ -194,27 +274,27 @@ def _float_bits(tok: str, fmt: tuple[int, int]) -> int:
         if e2 >= 0:
             return _round_exact(neg, mant << e2, 1, fmt)
         return _round_exact(neg, mant, 1 << -e2, fmt)
-    digits = dint.replace("_", "")
-    frac = (dfrac or "").replace("_", "")
-    e10 = (int(dexp.replace("_", ""), 10) if dexp else 0) - len(frac)
-    mant = int(digits + frac, 10)
-    if mant == 0:
+    digits, shift = _significand(
+        dint.replace("_", ""), (dfrac or "").replace("_", ""), _KEEP_DEC
+    )
+    if not digits:
         return sign
-    mag = len(str(mant)) + e10
+    e10 = _exponent(dexp) + shift
+    mag = len(digits) + e10  # 10**(mag-1) <= value < 10**mag
     if mag > 400:
         raise LiteralError(OUT_OF_RANGE)
     if mag < -400:
         return sign
+    d = float(f"{digits}e{e10}")  # correctly rounded by CPython
     if fmt is _F64:
-        d = float(f"{mant}e{e10}")  # correctly rounded by CPython
         if d == float("inf"):
             raise LiteralError(OUT_OF_RANGE)
         return sign | _unpack_Q(_pack_d(d))[0]
     # f32: round through f64 only when that cannot double-round.
-    d = float(f"{mant}e{e10}")
     fast = _f32_from_f64(d)
     if fast is not None:
         return sign | fast
+    mant = int(digits, 10)
     if e10 >= 0:
         return _round_exact(neg, mant * 10**e10, 1, fmt)
     return _round_exact(neg, mant, 10**-e10, fmt)

@@ -370,13 +370,12 @@ class InstrMixin(TypesMixin):
             raise self.error("i64 constant out of range") from None
 
     def lane_index(self) -> int:
-        t = self.toks[self.i]
-        if NAT_RE.match(t) is None:
-            raise self.error("unexpected token")
-        s = t.replace("_", "")
-        n = int(s[2:], 16) if s[:2] == "0x" else int(s, 10)
-        if n >= 256:
-            raise self.error("i8 constant out of range")
+        try:
+            n = parse_uint(self.toks[self.i], 8)
+        except LiteralError as e:
+            if e.message == "unknown operator":
+                raise self.error("unexpected token") from None
+            raise self.error("i8 constant out of range") from None
         self.i += 1
         return n
 
