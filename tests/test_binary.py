@@ -502,6 +502,8 @@ class TestSections:
         )
         m = decode_module(b)
         assert m.funcs[0].locals == [I32, I32, I64, I32, I32, I32]
+        # kept as canonical runs: the empty group dropped, equal neighbours merged
+        assert m.funcs[0].locals.runs == ((2, I32), (1, I64), (3, I32))
         # encoding merges runs and drops empty groups
         assert encode_module(m) == mod(
             sec(1, vec(b"\x60\x00\x00")),

@@ -17,8 +17,8 @@ input is "unexpected end of section or function".
 Representation (see :mod:`wasmbox.syntax.module`):
 
 * Function bodies and constant expressions are flat instruction lists
-  without their final ``end``; ``Func.locals`` is expanded (one ValType per
-  local).
+  without their final ``end``; ``Func.locals`` keeps the ``(count, type)``
+  groups as runs (:class:`~wasmbox.syntax.locals.Locals`), never expanded.
 * Element segments always hold expression lists. The function-index forms
   (0-3) give the element type ``(ref func)``, form 4 gives ``funcref``,
   as in the Wasm 3.0 reference interpreter.
@@ -60,6 +60,7 @@ from ..syntax.module import (
     Table,
     Tag,
 )
+from ..syntax.locals import Locals
 from ..syntax.opcodes import GC, MISC, OPS, OPS_BY_CODE, SIMD
 from ..syntax.types import (
     FUNCREF,
@@ -764,7 +765,7 @@ class _ModuleDecoder:
         self.page_sizes = page_sizes
         self.m = Module()
         self.func_types: list[int] = []
-        self.bodies: list[tuple[list, list]] = []
+        self.bodies: list[tuple[Locals, list]] = []
         self.state: list = [False]  # [an instruction uses a data index]
         self.names_seen = False
 
@@ -888,10 +889,10 @@ class _ModuleDecoder:
         self.m.data_count, pos = _u32(self.data, pos)
         return pos
 
-    def _code(self, data: bytes, pos: int) -> tuple[tuple[list, list], int]:
+    def _code(self, data: bytes, pos: int) -> tuple[tuple[Locals, list], int]:
         size, pos = _len32(data, pos)
         start = pos
-        # locals
+        # locals: (count, type) groups, kept as runs
         n, pos = _len32(data, pos)
         groups = []
         total = 0
@@ -906,9 +907,7 @@ class _ModuleDecoder:
             raise DecodeError(
                 f"too many locals: {total} (implementation limit {MAX_FUNCTION_LOCALS})", start
             )
-        locs: list = []
-        for c, t in groups:
-            locs += [t] * c
+        locs = Locals.from_runs(groups)
         body, pos = self.expr(data, pos)
         if pos != start + size:
             raise DecodeError("section size mismatch", start)

@@ -4,7 +4,8 @@ The output is canonical, so that ``decode_module(encode_module(m)) == m``
 for every module that follows the representation conventions of
 :mod:`wasmbox.syntax.module`:
 
-* LEB128 numbers in their shortest form; locals compressed into runs.
+* LEB128 numbers in their shortest form; locals as their canonical runs
+  (one group per run: no empty group, no two neighbours of equal type).
 * A final sub type without supertypes in the short form (no ``sub``
   prefix); a recursion group of one as the bare sub type.
 * ``(ref null <abstract>)`` in its one-byte shorthand.
@@ -460,14 +461,10 @@ def _elem(e: Elem) -> bytes:
 
 def _code(f) -> bytes:
     out = bytearray()
-    groups: list[list] = []
-    for t in f.locals:
-        if groups and groups[-1][1] == t:
-            groups[-1][0] += 1
-        else:
-            groups.append([1, t])
-    out += _u32(len(groups))
-    for n, t in groups:
+    # Locals are canonical runs already: one group per run.
+    locs = f.locals
+    out += _u32(len(locs.runs))
+    for n, t in locs.runs:
         out += _u32(n)
         out += _valtype(t)
     _expr_into(out, f.body)

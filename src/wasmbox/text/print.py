@@ -703,6 +703,43 @@ def _import_line(imp: Import, counters: dict[ExternKind, int], ctx: _Ctx) -> str
     return f"{_INDENT}(import {escape_string(imp.module)} {escape_string(imp.name)} {desc})"
 
 
+def _local_decls(f: Func, nparams: int, ctx: _Ctx) -> list[str]:
+    """The ``(local ...)`` declarations of ``f``, read from its runs.
+
+    Unnamed neighbours share one ``(local t t ...)``; a named local gets its
+    own. Work is linear in the printed text plus the runs and names.
+    Raises nothing.
+    """
+    locs = f.locals
+    total = locs.total
+    space = ctx.locals
+    # declared locals that have a name, as offsets from the first declared one
+    named = sorted({i - nparams for i in (*space.ids, *space.annots)
+                    if nparams <= i < nparams + total})
+    parts: list[str] = []
+    pending: list[str] = []  # unnamed locals not yet written, as "t t ..." pieces
+    k = 0  # the next entry of ``named``
+    pos = 0
+    for count, t in locs.runs:
+        text = _valtype(t, ctx)
+        end = pos + count
+        while pos < end:
+            stop = min(named[k], end) if k < len(named) else end
+            if stop > pos:
+                pending.append((text + " ") * (stop - pos - 1) + text)
+                pos = stop
+            if pos < end:  # local ``pos`` is named
+                if pending:
+                    parts.append(f"(local {' '.join(pending)})")
+                    pending = []
+                parts.append(f"(local{space.bind(nparams + pos)} {text})")
+                pos += 1
+                k += 1
+    if pending:
+        parts.append(f"(local {' '.join(pending)})")
+    return parts
+
+
 def _func_lines(f: Func, idx: int, ctx: _Ctx) -> list[str]:
     ft = ctx.func_type(f.type_index)
     ctx.locals = _Space(ctx.names.locals.get(idx)) if ft is not None else _EMPTY
@@ -710,19 +747,7 @@ def _func_lines(f: Func, idx: int, ctx: _Ctx) -> list[str]:
     head = f"{_INDENT}(func{ctx.funcs.bind(idx)}{_func_sig(f.type_index, ctx, ctx.locals)}"
     lines = [head]
     nparams = len(ft.params) if ft is not None else 0
-    pending: list[str] = []
-    local_parts: list[str] = []
-    for i, t in enumerate(f.locals):
-        bind = ctx.locals.bind(nparams + i)
-        if bind:
-            if pending:
-                local_parts.append(f"(local {' '.join(pending)})")
-                pending = []
-            local_parts.append(f"(local{bind} {_valtype(t, ctx)})")
-        else:
-            pending.append(_valtype(t, ctx))
-    if pending:
-        local_parts.append(f"(local {' '.join(pending)})")
+    local_parts = _local_decls(f, nparams, ctx)
     if local_parts:
         lines.append(_INDENT * 2 + " ".join(local_parts))
     lines.extend(_body_lines(f.body, ctx, 2))
