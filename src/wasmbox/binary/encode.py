@@ -22,7 +22,8 @@ for every module that follows the representation conventions of
   also called ``name``, so that a re-decode picks the same one).
 
 Raises :class:`EncodeError` when the module breaks those conventions (an
-unknown instruction, an immediate of the wrong type or out of range).
+unknown instruction, an immediate of the wrong type or out of range, more
+than 2**32 - 1 locals).
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from ..syntax.module import (
     Module,
     Names,
 )
+from ..syntax.locals import TOO_MANY_LOCALS, too_many_locals
 from ..syntax.opcodes import OPS
 from ..syntax.types import (
     FUNCREF,
@@ -463,6 +465,8 @@ def _code(f) -> bytes:
     out = bytearray()
     # Locals are canonical runs already: one group per run.
     locs = f.locals
+    if too_many_locals(locs.total):
+        raise EncodeError(f"{TOO_MANY_LOCALS}: {locs.total}")
     out += _u32(len(locs.runs))
     for n, t in locs.runs:
         out += _u32(n)

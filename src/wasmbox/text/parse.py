@@ -4,7 +4,8 @@
 ``(module ...)`` or just its fields -- into a :class:`~wasmbox.syntax.Module`
 following the conventions of :mod:`wasmbox.syntax`: flat instruction lists
 without the final ``end``, i32/i64 constants as signed ints, f32/f64 as bit
-patterns, locals as runs (:class:`~wasmbox.syntax.locals.Locals`), element
+patterns, locals as runs (:class:`~wasmbox.syntax.locals.Locals`; more than
+2**32 - 1 of them is "too many locals", the binary format's rule), element
 segments as expression lists, identifiers recorded in ``Module.names``
 (without ``$``), ``data_count`` set exactly when
 a function body uses ``memory.init``, ``data.drop``, ``array.new_data`` or
@@ -55,7 +56,7 @@ from ..syntax.module import (
     Table,
     Tag,
 )
-from ..syntax.locals import Locals
+from ..syntax.locals import TOO_MANY_LOCALS, Locals, too_many_locals
 from ..syntax.types import (
     FUNCREF,
     AbsHeap,
@@ -526,6 +527,7 @@ class ModuleParser(InstrMixin):
         nlocals = 0
         display = dict(self.param_annots)
         while toks[self.i] == "(" and toks[self.i + 1] == "local":
+            at = self.i
             self.i += 2
             annot = self.id_annot()
             if annot is not None:
@@ -546,6 +548,8 @@ class ModuleParser(InstrMixin):
                 decl = self.valtypes()
                 self.i += 1
             nlocals += len(decl)
+            if too_many_locals(nlocals):  # the binary format's rule, applied to text alike
+                raise self.error(TOO_MANY_LOCALS, at)
             runs.extend((1, t) for t in decl)
         locals_ = Locals.from_runs(runs)
         self.locals_map = lm
