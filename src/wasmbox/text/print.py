@@ -28,14 +28,17 @@ The small helpers (:func:`print_valtype`, :func:`print_func_type`,
 Raises :class:`~wasmbox.errors.ValidationError` only for a structure that no
 decoder or parser can produce (an unknown instruction name, or immediates of
 the wrong shape); a module that is merely invalid (bad indices, mistyped
-code) is printed as it is.
+code) is printed as it is. Raises :class:`PrintLimitError` for a module
+declaring more than :data:`MAX_PRINTED_LOCALS` locals in all: the text
+format writes one keyword per local, and a few bytes of binary can declare
+billions (they are never expanded in memory to find that out).
 """
 from __future__ import annotations
 
 import functools
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
-from ..errors import ValidationError
+from ..errors import ValidationError, WasmboxError
 from ..syntax.module import (
     Custom,
     Data,
@@ -93,9 +96,25 @@ __all__ = [
     "module_lines",
     "print_exprs",
     "print_import_desc",
+    "MAX_PRINTED_LOCALS",
+    "PrintLimitError",
 ]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+
+#: The most declared locals :func:`print_module` writes for one module. The
+#: text format has no repetition form: a run of ``n`` locals is ``n`` type
+#: keywords, and one binary group of a few bytes can declare 2**32 - 1 of
+#: them (16 GiB of text). A module declaring more in all (more than about
+#: 40 MB of text) is refused with :class:`PrintLimitError` before anything
+#: is written, instead of exhausting memory.
+MAX_PRINTED_LOCALS = 10_000_000
+
+
+class PrintLimitError(WasmboxError):
+    """The module is well formed but too large to print (see MAX_PRINTED_LOCALS)."""
+
+    kind = "limit"
 
 
 def _guarded(fn: _F) -> _F:
@@ -707,8 +726,8 @@ def _local_decls(f: Func, nparams: int, ctx: _Ctx) -> list[str]:
     """The ``(local ...)`` declarations of ``f``, read from its runs.
 
     Unnamed neighbours share one ``(local t t ...)``; a named local gets its
-    own. Work is linear in the printed text plus the runs and names.
-    Raises nothing.
+    own. Work is linear in the printed text plus the runs and names (the
+    caller has checked the total against MAX_PRINTED_LOCALS). Raises nothing.
     """
     locs = f.locals
     total = locs.total
@@ -823,12 +842,26 @@ def _export_line(e: Export, ctx: _Ctx) -> str:
     return f"{_INDENT}(export {escape_string(e.name)} ({e.kind.text} {space.ref(e.index)}))"
 
 
+def _check_print_budget(m: Module) -> None:
+    """Refuse, before writing anything, a module whose locals are too many to print.
+
+    Raises PrintLimitError past MAX_PRINTED_LOCALS (summed over the runs).
+    """
+    total = sum(f.locals.total for f in m.funcs)
+    if total > MAX_PRINTED_LOCALS:
+        raise PrintLimitError(
+            f"cannot print the module as text: it declares {total} locals, more than "
+            f"{MAX_PRINTED_LOCALS}, and the text format writes each one"
+        )
+
+
 @_guarded
 def module_lines(m: Module) -> list[str]:
     """The lines of :func:`print_module`'s text (without newlines).
 
-    Raises ValidationError as :func:`print_module` does.
+    Raises ValidationError and PrintLimitError as :func:`print_module` does.
     """
+    _check_print_budget(m)
     ctx = _Ctx(m)
     head = "(module"
     if m.names.module is not None:
@@ -874,7 +907,8 @@ def print_module(m: Module) -> str:
     """The module in the WebAssembly text format (ends with a newline).
 
     Raises ValidationError for a structure that no decoder or parser makes
-    (unknown instruction, immediates of the wrong shape, unknown kinds).
+    (unknown instruction, immediates of the wrong shape, unknown kinds), and
+    PrintLimitError for more than MAX_PRINTED_LOCALS declared locals in all.
     """
     return "\n".join(module_lines(m)) + "\n"
 
