@@ -502,6 +502,8 @@ class TestSections:
         )
         m = decode_module(b)
         assert m.funcs[0].locals == [I32, I32, I64, I32, I32, I32]
+        # kept as canonical runs: the empty group dropped, equal neighbours merged
+        assert m.funcs[0].locals.runs == ((2, I32), (1, I64), (3, I32))
         # encoding merges runs and drops empty groups
         assert encode_module(m) == mod(
             sec(1, vec(b"\x60\x00\x00")),
@@ -515,12 +517,18 @@ class TestSections:
         huge = vec(b"\xff\xff\xff\xff\x0f\x7f", b"\x02\x7e")
         with pytest.raises(DecodeError, match="^too many locals"):
             decode_module(mod(*base, sec(10, vec(body(huge, b"\x0b")))))
-        # within 2**32 but above the implementation limit: refused, never allocated
-        big = vec(u(MAX_FUNCTION_LOCALS + 1) + b"\x7f")
+        # one past the spec's limit, split so that no single count overflows u32
+        big = vec(u(2**31) + b"\x7f", u(2**31) + b"\x7f")
         with pytest.raises(DecodeError, match="^too many locals"):
             decode_module(mod(*base, sec(10, vec(body(big, b"\x0b")))))
+        # the limit is the spec's 2**32 - 1, in one group or several, kept as runs
+        assert MAX_FUNCTION_LOCALS == 2**32 - 1
         ok = vec(u(MAX_FUNCTION_LOCALS) + b"\x7f")
-        assert len(decode_module(mod(*base, sec(10, vec(body(ok, b"\x0b"))))).funcs[0].locals) == MAX_FUNCTION_LOCALS
+        locs = decode_module(mod(*base, sec(10, vec(body(ok, b"\x0b"))))).funcs[0].locals
+        assert len(locs) == MAX_FUNCTION_LOCALS and locs.runs == ((MAX_FUNCTION_LOCALS, I32),)
+        ok = vec(u(2**31) + b"\x7f", u(2**31 - 1) + b"\x7e")
+        locs = decode_module(mod(*base, sec(10, vec(body(ok, b"\x0b"))))).funcs[0].locals
+        assert len(locs) == MAX_FUNCTION_LOCALS and locs.runs == ((2**31, I32), (2**31 - 1, I64))
 
     def test_custom_sections_keep_their_place(self):
         b = mod(

@@ -226,8 +226,14 @@ def test_huge_counts_fail_fast(case):
 
 
 def test_huge_local_counts_fail_fast():
-    for locals_ in (b"\x01" + BIG + b"\x7f", b"\x02" + BIG + b"\x7f" + BIG + b"\x7e"):
+    # 2**32 and 2**33 - 2 locals: more than the spec's 2**32 - 1
+    for locals_ in (b"\x02" + BIG + b"\x7f\x01\x7e", b"\x02" + BIG + b"\x7f" + BIG + b"\x7e"):
         t0 = time.perf_counter()
         with pytest.raises(DecodeError, match="^too many locals"):
             decode_module(_funcs(locals_ + b"\x0b"))
         assert time.perf_counter() - t0 < 0.05
+    # exactly 2**32 - 1 is valid: decoded as one run, just as fast
+    t0 = time.perf_counter()
+    m = decode_module(_funcs(b"\x01" + BIG + b"\x7f\x0b"))
+    assert time.perf_counter() - t0 < 0.05
+    assert len(m.funcs[0].locals) == 2**32 - 1 and len(m.funcs[0].locals.runs) == 1

@@ -742,6 +742,7 @@ def test_locals_and_names() -> None:
     )
     f = m.funcs[0]
     assert f.locals == [I64, I32, I32]
+    assert f.locals.runs == ((1, I64), (2, I32))  # kept as runs, like the binary's groups
     assert f.body[:2] == [Instr("i64.const", (0,)), Instr("local.set", (3,))]
     n = m.names
     assert n.module == "mod"

@@ -17,8 +17,8 @@ input is "unexpected end of section or function".
 Representation (see :mod:`wasmbox.syntax.module`):
 
 * Function bodies and constant expressions are flat instruction lists
-  without their final ``end``; ``Func.locals`` is expanded (one ValType per
-  local).
+  without their final ``end``; ``Func.locals`` keeps the ``(count, type)``
+  groups as runs (:class:`~wasmbox.syntax.locals.Locals`), never expanded.
 * Element segments always hold expression lists. The function-index forms
   (0-3) give the element type ``(ref func)``, form 4 gives ``funcref``,
   as in the Wasm 3.0 reference interpreter.
@@ -30,9 +30,9 @@ Representation (see :mod:`wasmbox.syntax.module`):
   otherwise it is kept as an ordinary custom section (a malformed custom
   section never makes the module malformed).
 
-Implementation limit: a function may declare at most
-:data:`MAX_FUNCTION_LOCALS` locals ("too many locals"), because locals are
-expanded into a list.
+A function may declare up to 2**32 - 1 locals, the spec's limit
+(:data:`MAX_FUNCTION_LOCALS`); more is "too many locals". Declaring them
+costs memory and time in the number of groups, not of locals.
 
 Raises :class:`~wasmbox.errors.DecodeError` (with a byte offset) for any
 malformed input, and nothing else.
@@ -60,6 +60,7 @@ from ..syntax.module import (
     Table,
     Tag,
 )
+from ..syntax.locals import MAX_LOCALS, TOO_MANY_LOCALS, Locals, too_many_locals
 from ..syntax.opcodes import GC, MISC, OPS, OPS_BY_CODE, SIMD
 from ..syntax.types import (
     FUNCREF,
@@ -85,9 +86,9 @@ from .leb128 import MSG_EOF, MSG_TOO_LONG, read_signed, read_unsigned
 
 __all__ = ["decode_module", "MAX_FUNCTION_LOCALS", "SECTION_ORDER"]
 
-#: Implementation limit on the number of locals of one function (the same
-#: limit as wasmparser/V8). The spec allows up to 2**32 - 1.
-MAX_FUNCTION_LOCALS = 50_000
+#: The limit on the number of declared locals of one function: the spec's
+#: 2**32 - 1 (kept under this name for existing importers).
+MAX_FUNCTION_LOCALS = MAX_LOCALS
 
 #: Section ids in the order the binary format requires (custom sections,
 #: id 0, may appear anywhere). Tags (13) sit between memories and globals,
@@ -764,7 +765,7 @@ class _ModuleDecoder:
         self.page_sizes = page_sizes
         self.m = Module()
         self.func_types: list[int] = []
-        self.bodies: list[tuple[list, list]] = []
+        self.bodies: list[tuple[Locals, list]] = []
         self.state: list = [False]  # [an instruction uses a data index]
         self.names_seen = False
 
@@ -888,10 +889,10 @@ class _ModuleDecoder:
         self.m.data_count, pos = _u32(self.data, pos)
         return pos
 
-    def _code(self, data: bytes, pos: int) -> tuple[tuple[list, list], int]:
+    def _code(self, data: bytes, pos: int) -> tuple[tuple[Locals, list], int]:
         size, pos = _len32(data, pos)
         start = pos
-        # locals
+        # locals: (count, type) groups, kept as runs
         n, pos = _len32(data, pos)
         groups = []
         total = 0
@@ -900,15 +901,9 @@ class _ModuleDecoder:
             t, pos = _valtype(data, pos)
             total += c
             groups.append((c, t))
-        if total >= 1 << 32:
-            raise DecodeError("too many locals", start)
-        if total > MAX_FUNCTION_LOCALS:
-            raise DecodeError(
-                f"too many locals: {total} (implementation limit {MAX_FUNCTION_LOCALS})", start
-            )
-        locs: list = []
-        for c, t in groups:
-            locs += [t] * c
+        if too_many_locals(total):
+            raise DecodeError(TOO_MANY_LOCALS, start)
+        locs = Locals.from_runs(groups)
         body, pos = self.expr(data, pos)
         if pos != start + size:
             raise DecodeError("section size mismatch", start)

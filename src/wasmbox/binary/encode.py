@@ -4,7 +4,8 @@ The output is canonical, so that ``decode_module(encode_module(m)) == m``
 for every module that follows the representation conventions of
 :mod:`wasmbox.syntax.module`:
 
-* LEB128 numbers in their shortest form; locals compressed into runs.
+* LEB128 numbers in their shortest form; locals as their canonical runs
+  (one group per run: no empty group, no two neighbours of equal type).
 * A final sub type without supertypes in the short form (no ``sub``
   prefix); a recursion group of one as the bare sub type.
 * ``(ref null <abstract>)`` in its one-byte shorthand.
@@ -21,7 +22,8 @@ for every module that follows the representation conventions of
   also called ``name``, so that a re-decode picks the same one).
 
 Raises :class:`EncodeError` when the module breaks those conventions (an
-unknown instruction, an immediate of the wrong type or out of range).
+unknown instruction, an immediate of the wrong type or out of range, more
+than 2**32 - 1 locals).
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from ..syntax.module import (
     Module,
     Names,
 )
+from ..syntax.locals import TOO_MANY_LOCALS, too_many_locals
 from ..syntax.opcodes import OPS
 from ..syntax.types import (
     FUNCREF,
@@ -460,14 +463,12 @@ def _elem(e: Elem) -> bytes:
 
 def _code(f) -> bytes:
     out = bytearray()
-    groups: list[list] = []
-    for t in f.locals:
-        if groups and groups[-1][1] == t:
-            groups[-1][0] += 1
-        else:
-            groups.append([1, t])
-    out += _u32(len(groups))
-    for n, t in groups:
+    # Locals are canonical runs already: one group per run.
+    locs = f.locals
+    if too_many_locals(locs.total):
+        raise EncodeError(f"{TOO_MANY_LOCALS}: {locs.total}")
+    out += _u32(len(locs.runs))
+    for n, t in locs.runs:
         out += _u32(n)
         out += _valtype(t)
     _expr_into(out, f.body)

@@ -41,7 +41,8 @@ from types import CodeType
 from typing import Any
 
 from ..errors import UnsupportedFeature
-from ..syntax.module import Instr, Module
+from ..syntax.locals import compact_locals
+from ..syntax.module import Func, Instr, Module
 from ..syntax.types import F32, F64, I32, I64, NumType
 from .calls import CallMixin
 from .control import Body, ControlMixin, NeedFlat
@@ -121,7 +122,14 @@ class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, Call
         ft = env.func_types[func_index]
         self.nparams = len(ft.params)
         self.nresults = len(ft.results)
-        self.local_types = list(ft.params) + list(fn.locals)
+        # Only the declared locals the body references become Python variables,
+        # renumbered densely after the parameters: a function may declare
+        # 2**32 - 1 locals and use local 4_000_000_000, and neither may cost
+        # anything (the operand stack keeps sets of locals as bit masks).
+        # Declared local used_locals[j] is the variable l<nparams + j>.
+        body, self.used_locals = compact_locals(fn.body, self.nparams)
+        if body is not fn.body:
+            self.fn = Func(fn.type_index, fn.locals, body)
         self.consts: dict[str, Any] = {}
         self.helpers: set[str] = set()
         self.func_refs: set[int] = set()
@@ -240,8 +248,9 @@ class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, Call
         uses_k = self.flat or self.uses_k
         inner: Body = []
         by_zero: dict[str, list[str]] = {}
-        for i in range(self.nparams, len(self.local_types)):
-            by_zero.setdefault(_zero(self.local_types[i]), []).append(f"l{i}")
+        decls = self.fn.locals
+        for j, x in enumerate(self.used_locals):
+            by_zero.setdefault(_zero(decls[x - self.nparams]), []).append(f"l{self.nparams + j}")
         for z, names in by_zero.items():
             for j in range(0, len(names), 200):
                 inner.append(" = ".join(names[j:j + 200]) + f" = {z}")

@@ -29,6 +29,9 @@ catches     ``tuple`` of :class:`Catch` (``try_table``)
 handlers    ``tuple`` of :class:`Handler` (``resume``/``resume_throw*``)
 =========== ===================================================================
 
+``Func.locals`` is a :class:`~wasmbox.syntax.locals.Locals` (run-length
+encoded, never expanded); assigning a list of ValTypes converts it.
+
 Nothing here raises.
 """
 from __future__ import annotations
@@ -37,6 +40,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, NamedTuple, Union
 
+from .locals import Locals
 from .types import (
     GlobalType,
     MemType,
@@ -118,10 +122,31 @@ class Export:
     index: int
 
 
+class _LocalsField:
+    """A dataclass field that stores any iterable of ValTypes as :class:`Locals`."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.attr = "_" + name
+
+    def __get__(self, obj: object, objtype: type | None = None) -> Locals:
+        if obj is None:
+            return _NO_LOCALS  # the dataclass default
+        return getattr(obj, self.attr)
+
+    def __set__(self, obj: object, value: Any) -> None:
+        setattr(obj, self.attr, value if isinstance(value, Locals) else Locals(value))
+
+
+_NO_LOCALS = Locals()
+
+
 @dataclass
 class Func:
+    """A defined function. ``locals`` are the declared locals (not the
+    parameters), as runs; a plain list of ValTypes is accepted and converted."""
+
     type_index: int
-    locals: list[Any] = field(default_factory=list)  # ValTypes, one per local (expanded)
+    locals: Locals = _LocalsField()  # type: ignore[assignment]
     body: Expr = field(default_factory=list)
 
 

@@ -4,8 +4,10 @@
 ``(module ...)`` or just its fields -- into a :class:`~wasmbox.syntax.Module`
 following the conventions of :mod:`wasmbox.syntax`: flat instruction lists
 without the final ``end``, i32/i64 constants as signed ints, f32/f64 as bit
-patterns, expanded locals, element segments as expression lists, identifiers
-recorded in ``Module.names`` (without ``$``), ``data_count`` set exactly when
+patterns, locals as runs (:class:`~wasmbox.syntax.locals.Locals`; more than
+2**32 - 1 of them is "too many locals", the binary format's rule), element
+segments as expression lists, identifiers recorded in ``Module.names``
+(without ``$``), ``data_count`` set exactly when
 a function body uses ``memory.init``, ``data.drop``, ``array.new_data`` or
 ``array.init_data``.
 
@@ -54,6 +56,7 @@ from ..syntax.module import (
     Table,
     Tag,
 )
+from ..syntax.locals import TOO_MANY_LOCALS, Locals, too_many_locals
 from ..syntax.types import (
     FUNCREF,
     AbsHeap,
@@ -66,6 +69,7 @@ from ..syntax.types import (
     SubType,
     TableType,
     TagType,
+    ValType,
 )
 from ..errors import ParseError
 from .lexer import Annotation, Tokens, line_col, tokenize
@@ -519,29 +523,35 @@ class ModuleParser(InstrMixin):
                     raise self.error(f"duplicate local ${n}")
                 lm[n] = k
         nparams = len(ft.params) if ft is not None else None
-        locals_: list = []
+        runs: list[tuple[int, ValType]] = []  # (count, type), merged by Locals.from_runs
+        nlocals = 0
         display = dict(self.param_annots)
         while toks[self.i] == "(" and toks[self.i + 1] == "local":
+            at = self.i
             self.i += 2
             annot = self.id_annot()
             if annot is not None:
-                display[(nparams or 0) + len(locals_)] = annot
-                locals_.append(self.valtype())
+                display[(nparams or 0) + nlocals] = annot
+                decl = [self.valtype()]
                 self.expect_rpar()
-                continue
-            if toks[self.i][:1] == "$":
+            elif toks[self.i][:1] == "$":
                 name = self.id_name()
                 if nparams is None:
                     raise self.error(f"unknown type {x}")
                 if name in lm:
                     raise self.error(f"duplicate local {toks[self.i]}")
-                lm[name] = nparams + len(locals_)
+                lm[name] = nparams + nlocals
                 self.i += 1
-                locals_.append(self.valtype())
+                decl = [self.valtype()]
                 self.expect_rpar()
             else:
-                locals_.extend(self.valtypes())
+                decl = self.valtypes()
                 self.i += 1
+            nlocals += len(decl)
+            if too_many_locals(nlocals):  # the binary format's rule, applied to text alike
+                raise self.error(TOO_MANY_LOCALS, at)
+            runs.extend((1, t) for t in decl)
+        locals_ = Locals.from_runs(runs)
         self.locals_map = lm
         self.labels = [None]
         self.label_count = 0

@@ -28,14 +28,17 @@ The small helpers (:func:`print_valtype`, :func:`print_func_type`,
 Raises :class:`~wasmbox.errors.ValidationError` only for a structure that no
 decoder or parser can produce (an unknown instruction name, or immediates of
 the wrong shape); a module that is merely invalid (bad indices, mistyped
-code) is printed as it is.
+code) is printed as it is. Raises :class:`PrintLimitError` for a module
+declaring more than :data:`MAX_PRINTED_LOCALS` locals in all: the text
+format writes one keyword per local, and a few bytes of binary can declare
+billions (they are never expanded in memory to find that out).
 """
 from __future__ import annotations
 
 import functools
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
-from ..errors import ValidationError
+from ..errors import ValidationError, WasmboxError
 from ..syntax.module import (
     Custom,
     Data,
@@ -93,9 +96,25 @@ __all__ = [
     "module_lines",
     "print_exprs",
     "print_import_desc",
+    "MAX_PRINTED_LOCALS",
+    "PrintLimitError",
 ]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+
+#: The most declared locals :func:`print_module` writes for one module. The
+#: text format has no repetition form: a run of ``n`` locals is ``n`` type
+#: keywords, and one binary group of a few bytes can declare 2**32 - 1 of
+#: them (16 GiB of text). A module declaring more in all (more than about
+#: 40 MB of text) is refused with :class:`PrintLimitError` before anything
+#: is written, instead of exhausting memory.
+MAX_PRINTED_LOCALS = 10_000_000
+
+
+class PrintLimitError(WasmboxError):
+    """The module is well formed but too large to print (see MAX_PRINTED_LOCALS)."""
+
+    kind = "limit"
 
 
 def _guarded(fn: _F) -> _F:
@@ -703,6 +722,43 @@ def _import_line(imp: Import, counters: dict[ExternKind, int], ctx: _Ctx) -> str
     return f"{_INDENT}(import {escape_string(imp.module)} {escape_string(imp.name)} {desc})"
 
 
+def _local_decls(f: Func, nparams: int, ctx: _Ctx) -> list[str]:
+    """The ``(local ...)`` declarations of ``f``, read from its runs.
+
+    Unnamed neighbours share one ``(local t t ...)``; a named local gets its
+    own. Work is linear in the printed text plus the runs and names (the
+    caller has checked the total against MAX_PRINTED_LOCALS). Raises nothing.
+    """
+    locs = f.locals
+    total = locs.total
+    space = ctx.locals
+    # declared locals that have a name, as offsets from the first declared one
+    named = sorted({i - nparams for i in (*space.ids, *space.annots)
+                    if nparams <= i < nparams + total})
+    parts: list[str] = []
+    pending: list[str] = []  # unnamed locals not yet written, as "t t ..." pieces
+    k = 0  # the next entry of ``named``
+    pos = 0
+    for count, t in locs.runs:
+        text = _valtype(t, ctx)
+        end = pos + count
+        while pos < end:
+            stop = min(named[k], end) if k < len(named) else end
+            if stop > pos:
+                pending.append((text + " ") * (stop - pos - 1) + text)
+                pos = stop
+            if pos < end:  # local ``pos`` is named
+                if pending:
+                    parts.append(f"(local {' '.join(pending)})")
+                    pending = []
+                parts.append(f"(local{space.bind(nparams + pos)} {text})")
+                pos += 1
+                k += 1
+    if pending:
+        parts.append(f"(local {' '.join(pending)})")
+    return parts
+
+
 def _func_lines(f: Func, idx: int, ctx: _Ctx) -> list[str]:
     ft = ctx.func_type(f.type_index)
     ctx.locals = _Space(ctx.names.locals.get(idx)) if ft is not None else _EMPTY
@@ -710,19 +766,7 @@ def _func_lines(f: Func, idx: int, ctx: _Ctx) -> list[str]:
     head = f"{_INDENT}(func{ctx.funcs.bind(idx)}{_func_sig(f.type_index, ctx, ctx.locals)}"
     lines = [head]
     nparams = len(ft.params) if ft is not None else 0
-    pending: list[str] = []
-    local_parts: list[str] = []
-    for i, t in enumerate(f.locals):
-        bind = ctx.locals.bind(nparams + i)
-        if bind:
-            if pending:
-                local_parts.append(f"(local {' '.join(pending)})")
-                pending = []
-            local_parts.append(f"(local{bind} {_valtype(t, ctx)})")
-        else:
-            pending.append(_valtype(t, ctx))
-    if pending:
-        local_parts.append(f"(local {' '.join(pending)})")
+    local_parts = _local_decls(f, nparams, ctx)
     if local_parts:
         lines.append(_INDENT * 2 + " ".join(local_parts))
     lines.extend(_body_lines(f.body, ctx, 2))
@@ -798,12 +842,26 @@ def _export_line(e: Export, ctx: _Ctx) -> str:
     return f"{_INDENT}(export {escape_string(e.name)} ({e.kind.text} {space.ref(e.index)}))"
 
 
+def _check_print_budget(m: Module) -> None:
+    """Refuse, before writing anything, a module whose locals are too many to print.
+
+    Raises PrintLimitError past MAX_PRINTED_LOCALS (summed over the runs).
+    """
+    total = sum(f.locals.total for f in m.funcs)
+    if total > MAX_PRINTED_LOCALS:
+        raise PrintLimitError(
+            f"cannot print the module as text: it declares {total} locals, more than "
+            f"{MAX_PRINTED_LOCALS}, and the text format writes each one"
+        )
+
+
 @_guarded
 def module_lines(m: Module) -> list[str]:
     """The lines of :func:`print_module`'s text (without newlines).
 
-    Raises ValidationError as :func:`print_module` does.
+    Raises ValidationError and PrintLimitError as :func:`print_module` does.
     """
+    _check_print_budget(m)
     ctx = _Ctx(m)
     head = "(module"
     if m.names.module is not None:
@@ -849,7 +907,8 @@ def print_module(m: Module) -> str:
     """The module in the WebAssembly text format (ends with a newline).
 
     Raises ValidationError for a structure that no decoder or parser makes
-    (unknown instruction, immediates of the wrong shape, unknown kinds).
+    (unknown instruction, immediates of the wrong shape, unknown kinds), and
+    PrintLimitError for more than MAX_PRINTED_LOCALS declared locals in all.
     """
     return "\n".join(module_lines(m)) + "\n"
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from ..errors import ValidationError
+from ..syntax.locals import Locals
 from ..syntax.module import Func, Instr
 from ..syntax.types import FUNCREF, I32, I64, AddrType, FuncType, NumType, RefType, ValType
 from .context import ModuleInfo
@@ -55,11 +56,15 @@ def _mismatch(what: str, expect: Sequence[Operand], actual: Sequence[Operand]) -
 class FuncValidator:
     """Validates one function body against a :class:`ModuleInfo`."""
 
-    def __init__(self, info: ModuleInfo, index: int, locals_: list[ValType], results: tuple[ValType, ...]) -> None:
+    def __init__(self, info: ModuleInfo, index: int, params: tuple[ValType, ...], locals_: Locals,
+                 results: tuple[ValType, ...]) -> None:
         self.info = info
         self.space = info.space
         self.index = index
+        self.params = params
+        self.nparams = len(params)
         self.locals = locals_
+        self.nlocals = self.nparams + locals_.total
         self.results = results
         self.vals: list[Operand] = []
         self.ctrls: list[_Frame] = []
@@ -129,9 +134,12 @@ class FuncValidator:
         return self.ctrls[-1 - depth].label
 
     def local(self, x: int) -> ValType:
-        if not 0 <= x < len(self.locals):
+        """The type of local ``x`` (parameters first). Raises ValidationError("unknown local")."""
+        if not 0 <= x < self.nlocals:
             raise ValidationError(f"unknown local {x}")
-        return self.locals[x]
+        if x < self.nparams:
+            return self.params[x]
+        return self.locals[x - self.nparams]  # bisection over the runs, never expanded
 
     def block_type(self, bt: Any) -> tuple[tuple[ValType, ...], tuple[ValType, ...]]:
         if bt is None:
@@ -578,8 +586,6 @@ def validate_function(info: ModuleInfo, func_index: int, func: Func) -> int:
     """
     ft = info.func_types[func_index]
     ntypes = len(info.types)
-    for t in func.locals:
+    for _, t in func.locals.runs:
         check_valtype(t, ntypes)
-    locals_ = list(ft.params)
-    locals_.extend(func.locals)
-    return FuncValidator(info, func_index, locals_, ft.results).run(func.body)
+    return FuncValidator(info, func_index, tuple(ft.params), func.locals, ft.results).run(func.body)
