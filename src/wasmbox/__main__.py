@@ -1,4 +1,4 @@
-"""``python -m wasmbox`` runs the command line (see :mod:`wasmbox.cli`)."""
+"""``python -m wasmbox``: the same as the ``wasmbox`` command."""
 import sys
 
 from .cli import main

@@ -5,8 +5,8 @@ Subcommands::
     wasmbox wat2wasm IN.wat [-o OUT.wasm]     text -> binary
     wasmbox wasm2wat IN.wasm [-o OUT.wat]     binary -> text
     wasmbox wast [--parse-only] [--suite NAME]... [FILE...] [--json OUT] [-j N]
-    wasmbox run FILE.wasm|FILE.wat --invoke NAME [ARGS...]
-    wasmbox inspect FILE [--python FUNC]
+    wasmbox run FILE.wasm|FILE.wat --invoke NAME [ARGS...] [--fuel N] [--timeout S]
+    wasmbox inspect FILE [--python FUNC [--consume-fuel] [--epoch-interruption]]
 
 Errors are printed as one line (``wasmbox: <kind>: <message>``) on stderr
 with exit status 1 -- bad usage (argparse's complaints included), unreadable
@@ -29,12 +29,31 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 from typing import NoReturn, Sequence
 
 from .errors import ParseError, WasmboxError
 
 PROG = "wasmbox"
+
+#: when the process started, on the time.monotonic() clock (``run --timeout``
+#: counts from here); set by main()
+STARTED = 0.0
+
+
+def _process_start() -> float:
+    """When this process started, on the time.monotonic() clock: from
+    /proc/self/stat on Linux (so that interpreter start-up counts), else now."""
+    now = time.monotonic()
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        age = time.clock_gettime(time.CLOCK_BOOTTIME) - int(fields[19]) / ticks
+    except (OSError, ValueError, IndexError, AttributeError):
+        return now
+    return now - age if 0 <= age < 60 else now
 
 
 class CliError(Exception):
@@ -206,6 +225,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file", help=".wasm or .wat file")
     s.add_argument("--invoke", required=True, metavar="NAME", help="exported function to call")
     s.add_argument("args", nargs="*", help="arguments (integers or floats)")
+    s.add_argument("--fuel", type=int, metavar="N",
+                   help="run with N units of fuel (as wasmtime counts them); running out is an error")
+    s.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="interrupt the guest after SECONDS (epoch interruption)")
     _add_wasm_features(s)
     s.set_defaults(func=cmd_run)
 
@@ -213,6 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file", help=".wasm or .wat file")
     _add_wasm_features(s)
     s.add_argument("--python", metavar="FUNC", help="print the Python generated for a function (index or export name)")
+    s.add_argument("--consume-fuel", action="store_true",
+                   help="with --python: the code as compiled with fuel on")
+    s.add_argument("--epoch-interruption", action="store_true",
+                   help="with --python: the code as compiled with epoch interruption on")
     s.set_defaults(func=cmd_inspect)
     return p
 
@@ -234,6 +261,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Raises nothing but SystemExit (from ``--help``); every error becomes one
     line on stderr (see the module docstring).
     """
+    global STARTED
+    STARTED = _process_start()
     try:
         return _main(argv)
     except (WasmboxError,) as e:

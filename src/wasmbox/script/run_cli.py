@@ -67,24 +67,65 @@ def format_result(v: Any, t: Any) -> str:
     return str(v)
 
 
-def _load(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+def _load(args: argparse.Namespace, fuel: bool = False,
+          epochs: bool = False) -> tuple[Any, Any, Any]:
     """``(engine, syntax module, validated Module)`` for ``args.file``, read
-    once, with the proposals of ``-W``. Raises CliError or WasmboxError."""
+    once, with the proposals of ``-W`` (and fuel / epochs if asked). Raises
+    CliError or WasmboxError."""
     from .. import Config, Engine, Module
 
     cps = "custom-page-sizes" in args.wasm
-    engine = Engine(Config(wasm_custom_page_sizes=cps))
+    engine = Engine(Config(wasm_custom_page_sizes=cps, consume_fuel=fuel,
+                           epoch_interruption=epochs))
     syntax = load_module_file(args.file, custom_page_sizes=cps)
     return engine, syntax, Module.from_syntax(engine, syntax)
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """``wasmbox run``. Raises CliError or WasmboxError."""
-    from .. import Linker, Store
+    """``wasmbox run``. ``--fuel N`` runs with N units of fuel (instantiation
+    included); ``--timeout S`` interrupts the guest (an epoch deadline and a
+    timer thread) S seconds after the command started. Raises CliError
+    (usage, or the timeout) or WasmboxError (the trap "all fuel consumed by
+    WebAssembly" when the fuel runs out)."""
+    import threading
+    import time
+
+    from .. import Store, Trap, TrapCode
+    from .. import cli
+
+    fuel, timeout = args.fuel, args.timeout
+    if fuel is not None and fuel < 0:
+        raise CliError(f"--fuel must not be negative (got {fuel})")
+    if timeout is not None and not 0 < timeout < 1e9:
+        raise CliError(f"--timeout must be a positive number of seconds (got {timeout:g})")
+    engine, _, module = _load(args, fuel=fuel is not None, epochs=timeout is not None)
+    store = Store(engine)
+    if fuel is not None:
+        store.set_fuel(min(fuel, (1 << 64) - 1))
+    timer = None
+    if timeout is not None:
+        store.set_epoch_deadline(1)
+        left = timeout - (time.monotonic() - cli.STARTED) if cli.STARTED else timeout
+        timer = threading.Timer(max(0.0, left), engine.increment_epoch)
+        timer.daemon = True
+        timer.start()
+    try:
+        return _run(args, engine, module, store)
+    except Trap as e:
+        if timer is not None and e.code is TrapCode.INTERRUPT:
+            raise CliError(f"timeout: {escape_string(args.invoke)} ran past {timeout:g} s "
+                           f"(--timeout) and was interrupted") from None
+        raise
+    finally:
+        if timer is not None:
+            timer.cancel()
+
+
+def _run(args: argparse.Namespace, engine: Any, module: Any, store: Any) -> int:
+    """Instantiate, call ``--invoke`` with the arguments, print the results."""
+    from .. import Linker
     from ..runtime.values import from_raw
 
-    engine, _, module = _load(args)
-    store = Store(engine)
     instance = Linker(engine).instantiate(store, module)
     func = instance.exports(store).get(args.invoke)
     if func is None or not hasattr(func, "call_raw"):
@@ -111,7 +152,8 @@ def inspect_command(args: argparse.Namespace) -> int:
     """
     from ..exec.compile import function_source
 
-    _, syntax, module = _load(args)
+    fuel, epochs = args.consume_fuel, args.epoch_interruption
+    _, syntax, module = _load(args, fuel=fuel, epochs=epochs)
     if args.python is None:
         for imp in module.imports:
             print(f"import {escape_string(imp.module)} {escape_string(imp.name)}: {imp.type}")
@@ -119,7 +161,7 @@ def inspect_command(args: argparse.Namespace) -> int:
             print(f"export {escape_string(exp.name)}: {exp.type}")
         return 0
     index = _func_index(syntax, args.python)
-    print(function_source(syntax, index), end="")
+    print(function_source(syntax, index, fuel=fuel, epochs=epochs), end="")
     return 0
 
 
