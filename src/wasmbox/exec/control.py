@@ -91,13 +91,16 @@ class Region:
     """Straight-line code in one Python scope (see the module docstring)."""
 
     __slots__ = ("kind", "ctl", "segs", "parent", "cur", "seg", "krec", "restarts", "wk",
-                 "nest", "split_to", "may_split")
+                 "nest", "split_to", "may_split", "depth", "loops")
 
     def __init__(self, kind: str, ctl: Ctl | None, parent: "Region | None") -> None:
         self.kind = kind  # "func", "loop", "arm"
         self.ctl = ctl
         self.segs: list[Seg] = []
         self.parent = parent
+        #: regions enclosing this one, and how many of them are loops (Python scopes)
+        self.depth: int = 0 if parent is None else parent.depth + 1
+        self.loops: int = (0 if parent is None else parent.loops) + (kind == "loop")
         self.cur = 0  # index of the part being emitted
         self.seg = 0  # index of the segment being emitted
         self.krec: list[tuple[int, int]] = []  # (part index, pending target id)
@@ -134,7 +137,16 @@ class ControlMixin:
 
     # ------------------------------------------------------------ planning
     def plan(self, func: Ctl) -> Region:
-        """Build every region of the function."""
+        """Build every region of the function.
+
+        Raises NeedFlat (structured mode) as soon as regions nest deeper
+        than the generated Python could (each region is one more
+        indentation level, each kept loop one more ``while``), rather than
+        after emitting the whole function.
+        """
+        from .compile import MAX_INDENT, MAX_LOOP_NESTING  # noqa: PLC0415 - circular at import
+        self.max_depth = MAX_INDENT
+        self.max_loops = MAX_LOOP_NESTING
         self.owner: dict[int, Region] = {}  # id(ctl) -> region holding its label
         self.loop_region: dict[int, Region] = {}  # id(kept loop ctl) -> its body region
         self.kept: set[int] = set()  # ids of kept loops
@@ -188,6 +200,8 @@ class ControlMixin:
     def _make_region(self, kind: str, ctl: Ctl | None, items: list[Any],
                      parent: Region | None) -> Region:
         r = Region(kind, ctl, parent)
+        if r.depth > self.max_depth or r.loops > self.max_loops:
+            raise NeedFlat("constructs nested too deeply")
         flat_items: list[Any] = []
         self._flatten(items, flat_items)
         seg = Seg(0, None, 0)
@@ -312,23 +326,42 @@ class ControlMixin:
         else:
             self.emit(", ".join(p[0] for p in pairs) + " = " + ", ".join(p[1].as_int() for p in pairs))
 
-    def _assemble(self, r: Region, parts: list[tuple[int, Body]]) -> Body:
-        n = len(parts)
+    @staticmethod
+    def _guards(r: Region, ids: list[int]) -> tuple[list[bool], list[bool]]:
+        """(guard, reset) per part: which parts a pending k may skip, and
+        which parts are the target of one (and must reset k).
+
+        A jump recorded in part j with target t may skip every later part
+        whose start id is <= t; a restart (``continue`` of the dispatch
+        loop) may skip any part with id <= t. One pass over the parts with a
+        running maximum of the targets recorded so far, so the cost is
+        linear in parts + records (not their product).
+        """
+        n = len(ids)
+        by_part: list[int] = [-1] * n  # the largest target recorded in each part
+        first_in: dict[int, int] = {}  # target -> first part that records it
+        for j, t in r.krec:
+            if j < n:
+                if t > by_part[j]:
+                    by_part[j] = t
+                if first_in.get(t, n) > j:
+                    first_in[t] = j
+        restart_max = max(r.restarts, default=-1)
+        restart_set = set(r.restarts)
         guard = [False] * n
         reset = [False] * n
-        ids = [p[0] for p in parts]
-        for j, t in r.krec:
-            for i in range(j + 1, n):
-                if ids[i] <= t:
-                    guard[i] = True
-                    if ids[i] == t:
-                        reset[i] = True
-        for t in r.restarts:
-            for i in range(n):
-                if ids[i] <= t:
-                    guard[i] = True
-                    if ids[i] == t:
-                        reset[i] = True
+        pending = -1  # the largest target recorded in parts before i
+        for i in range(n):
+            sid = ids[i]
+            if sid <= pending or sid <= restart_max:
+                guard[i] = True
+                reset[i] = sid in restart_set or first_in.get(sid, n) < i
+            if by_part[i] > pending:
+                pending = by_part[i]
+        return guard, reset
+
+    def _assemble(self, r: Region, parts: list[tuple[int, Body]]) -> Body:
+        guard, reset = self._guards(r, [p[0] for p in parts])
         items: list[tuple[int, Body, bool]] = []  # (start id, code, guarded)
         tail: Body | None = None  # where a following part may become an else branch
         chain = 0
