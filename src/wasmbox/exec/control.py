@@ -55,6 +55,8 @@ Body = list  # list[str | tuple[str, Body]]
 ELSE_NESTING = 8
 #: consecutive parts turned into nested else branches (see _ends_with_jump_past)
 DIAMOND_CHAIN = 4
+#: br_table with more distinct targets than this (that k cannot reach): a tree of tests
+BR_TABLE_CHAIN = 8
 
 
 def _ends_with_jump_past(code: Body, sid: int) -> bool:
@@ -126,6 +128,11 @@ _DONE = object()
 
 def label_id(pos: int) -> int:
     return 2 * pos + 2
+
+
+def _tuple_literal(values: list[int]) -> str:
+    """A Python tuple display of ints (one element gets its trailing comma)."""
+    return "(" + ", ".join(str(x) for x in values) + ("," if len(values) == 1 else "") + ")"
 
 
 class ControlMixin:
@@ -681,9 +688,11 @@ class ControlMixin:
         idx = self.simple_operands([idx])[0]
         ic = idx.as_int()
         self.live = False
-        distinct: list[Ctl] = []
+        distinct: list[Ctl] = []  # in order of first use
+        seen: set[int] = set()
         for t in targets + [default]:
-            if t not in distinct:
+            if id(t) not in seen:
+                seen.add(id(t))
                 distinct.append(t)
         if len(distinct) == 1:
             for line in self.branch_to(default, True):
@@ -695,12 +704,16 @@ class ControlMixin:
         if use_table:
             self._br_table_k(targets, default, distinct, ic, n)
             return
+        others = [t for t in distinct if t is not default]
+        if len(distinct) > BR_TABLE_CHAIN:
+            self._br_table_tree(targets, others + [default], ic)
+            return
         # general case: a chain of tests, the default last
         groups: dict[int, list[int]] = {}
         for i, t in enumerate(targets):
             groups.setdefault(id(t), []).append(i)
         first = True
-        for t in [t for t in distinct if t is not default] + [default]:
+        for t in others + [default]:
             code = self.branch_to(t, True) or ["pass"]
             if t is default:
                 if first:
@@ -716,6 +729,38 @@ class ControlMixin:
                 test = f"{ic} in {{{', '.join(str(x) for x in idxs)}}}"
             self.out.append((f"{'if' if first else 'elif'} {test}:", code))
             first = False
+
+    def _br_table_tree(self, targets: list[Ctl], ranked: list[Ctl], ic: str) -> None:
+        """br_table with many distinct targets that k alone cannot reach.
+
+        The target's rank in ``ranked`` (the default last) comes from a
+        constant tuple; a binary tree of tests on the rank picks the branch.
+        An elif chain would nest as deep as it is long, which CPython's
+        compiler cannot take for thousands of targets.
+        """
+        rank = {id(t): j for j, t in enumerate(ranked)}
+        self.ntemps += 1
+        j = f"t{self.ntemps}"
+        tbl = _tuple_literal([rank[id(t)] for t in targets])
+        self.emit(f"{j} = {tbl}[{ic}] if {ic} < {len(targets)} else {len(ranked) - 1}")
+        self.out.extend(self._rank_tree(ranked, j, 0, len(ranked)))
+
+    def _rank_tree(self, ranked: list[Ctl], j: str, lo: int, hi: int) -> Body:
+        """Tests on the rank j in [lo, hi) leading to the branches to ranked[lo:hi]."""
+        if hi - lo <= BR_TABLE_CHAIN // 2:
+            out: Body = []
+            for r in range(lo, hi):
+                code = self.branch_to(ranked[r], True) or ["pass"]
+                if r == hi - 1:
+                    if not out:
+                        return code
+                    out.append(("else:", code))
+                else:
+                    out.append((f"{'elif' if out else 'if'} {j} == {r}:", code))
+            return out
+        mid = (lo + hi) // 2
+        return [(f"if {j} < {mid}:", self._rank_tree(ranked, j, lo, mid)),
+                ("else:", self._rank_tree(ranked, j, mid, hi))]
 
     def _br_table_k(self, targets: list[Ctl], default: Ctl, distinct: list[Ctl], ic: str,
                     n: int) -> None:
@@ -743,7 +788,7 @@ class ControlMixin:
                     owner.restarts.append(tid)
                 elif self._leaves_loop(owner):
                     leave = True
-        tbl = "(" + ", ".join(str(x) for x in ids[:-1]) + ("," if len(ids) == 2 else "") + ")"
+        tbl = _tuple_literal(ids[:-1])
         self.emit(f"k = {tbl}[{ic}] if {ic} < {len(ids) - 1} else {ids[-1]}")
         if self.flat:
             self.emit("continue")
