@@ -307,7 +307,7 @@ class ControlMixin:
         self.live = live
         if live:
             base, n = self._label_state(tag, c)
-            self.stack = self.snap[id(c)] + [slot_entry(base + i) for i in range(n)]
+            self.reset_stack(base, [slot_entry(base + i) for i in range(n)])
 
     def _fallthrough_moves(self, nxt: Seg) -> None:
         lab = nxt.label
@@ -444,16 +444,14 @@ class ControlMixin:
         self.flush_all()
         base = len(self.stack) - c.nparams
         self.base[id(c)] = base
-        self.snap[id(c)] = self.stack[:base]
 
     def _kept_loop(self, c: Ctl) -> None:
         self.flush_all()
         base = len(self.stack) - c.nparams
         self.base[id(c)] = base
-        self.snap[id(c)] = snap = self.stack[:base]
         # parameters change from one iteration to the next: they live in slots
         self.move_values(base, c.nparams)
-        self.stack = snap + [slot_entry(base + i) for i in range(c.nparams)]
+        self.reset_stack(base, [slot_entry(base + i) for i in range(c.nparams)])
         region = self.loop_region[id(c)]
         self.frames.append(Frame(region, c))
         body = self.emit_region(region)
@@ -465,21 +463,19 @@ class ControlMixin:
             body.append("break")
         self.out.append(("while True:", body))
         self.live = end_live
-        self.stack = snap + [slot_entry(base + i) for i in range(c.nresults)]
+        self.reset_stack(base, [slot_entry(base + i) for i in range(c.nresults)])
 
     def _kept_if(self, c: Ctl) -> None:
         cond = self.pop()
         self.flush_all()
         base = len(self.stack) - c.nparams
         self.base[id(c)] = base
-        self.snap[id(c)] = snap = self.stack[:base]
         params = self.stack[base:]
         then_r, else_r = self.arms[id(c)]
-        self.stack = snap + list(params)
         self.live = True
         then_body = self.emit_region(then_r)
         then_live = self.live
-        self.stack = snap + list(params)
+        self.reset_stack(base, params)
         self.live = True
         if else_r is not None:
             else_body = self.emit_region(else_r)
@@ -496,17 +492,16 @@ class ControlMixin:
         elif cond.trap:
             self.emit(cond.code)
         self.live = then_live or else_live or label_id(c.end) in self.hits
-        self.stack = snap + [slot_entry(base + i) for i in range(c.nresults)]
+        self.reset_stack(base, [slot_entry(base + i) for i in range(c.nresults)])
 
     def _flat_if_open(self, c: Ctl) -> None:
         cond = self.pop()
         self.flush_all()
         base = len(self.stack) - c.nparams
         self.base[id(c)] = base
-        self.snap[id(c)] = snap = self.stack[:base]
         # the else label reads the parameters from their slots
         self.move_values(base, c.nparams)
-        self.stack = snap + [slot_entry(base + i) for i in range(c.nparams)]
+        self.reset_stack(base, [slot_entry(base + i) for i in range(c.nparams)])
         target = label_id(c.else_pos) if c.else_body is not None else label_id(c.end)
         self.hits.add(target)
         self._record(target, self.rstack[-1])

@@ -224,7 +224,7 @@ class NumericMixin:
             if a.isbool:
                 self.push_expr(a.as_int(), [a])
             else:
-                self.stack.append(a)
+                self.push(a)
             return True
         return False
 
@@ -240,7 +240,7 @@ class NumericMixin:
                     self.push_const(str(v), v)
                     return True
                 if name == "add" and b.kind == CONST and b.value == 0:
-                    self.stack.append(a)
+                    self.push(a)
                     return True
                 self._ring(t, py, a, b)
                 return True
