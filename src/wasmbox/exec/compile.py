@@ -254,7 +254,10 @@ def generate_source(env: ModuleEnv, func_index: int) -> tuple[str, FunctionCompi
     The compiler holds what the source needs (``consts``, ``helpers``,
     ``func_refs``) and whether it is ``flat``. Raises UnsupportedFeature.
     """
-    if not FORCE_FLAT:
+    from .structure import if_nesting  # noqa: PLC0415 - keeps this change local
+    body = env.module.funcs[func_index - env.n_imported_funcs].body
+    # ifs nested deeper than Python can indent cannot be structured: skip the attempt
+    if not FORCE_FLAT and if_nesting(body) <= MAX_INDENT:
         try:
             fc = FunctionCompiler(env, func_index, flat=False)
             return fc.compile(), fc

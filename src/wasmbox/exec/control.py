@@ -77,6 +77,11 @@ def _ends_with_jump_past(code: Body, sid: int) -> bool:
     return target.isdigit() and int(target) > sid
 
 
+def _sets_k(code: Body) -> bool:
+    """Whether code starts by assigning k (so resetting k before it is useless)."""
+    return bool(code) and isinstance(code[0], str) and code[0].startswith("k = ")
+
+
 class Seg:
     """A segment: items between two labels of a region."""
 
@@ -369,6 +374,11 @@ class ControlMixin:
 
     def _assemble(self, r: Region, parts: list[tuple[int, Body]]) -> Body:
         guard, reset = self._guards(r, [p[0] for p in parts])
+        for i in range(len(parts) - 1):
+            if reset[i] and not parts[i][1]:
+                # a target with no code: the next part is where a jump lands
+                reset[i] = False
+                guard[i + 1] = reset[i + 1] = True
         items: list[tuple[int, Body, bool]] = []  # (start id, code, guarded)
         tail: Body | None = None  # where a following part may become an else branch
         chain = 0
@@ -383,7 +393,8 @@ class ControlMixin:
                 chain += 1
                 continue
             if guard[i]:
-                code = (["k = 0"] if reset[i] else []) + code
+                if reset[i] and not _sets_k(code):
+                    code = ["k = 0"] + code
                 items.append((sid, code, True))
             else:
                 items.append((sid, code, False))
