@@ -118,13 +118,30 @@ class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, Call
     def emit(self, line: str) -> None:
         self.out.append(line)
 
-    def const_name(self, value: object) -> str:
-        for k, v in self.consts.items():
-            if v is value or (isinstance(v, float) and isinstance(value, float)
-                              and v.hex() == value.hex() and str(v) == str(value)):
-                return k
-        name = f"K{self.index}_{len(self.consts)}"
-        self.consts[name] = value
+    def const_name(self, value: object, wasm_type: str = "") -> str:
+        """The global name bound to a constant; one name per distinct constant.
+
+        Constants are told apart by what they are, not by ``==``: a float by
+        its exact bit pattern (NaNs never compare equal, ``hex()`` and
+        ``str()`` print every NaN alike, ``-0.0 == 0.0``), an int or bool by
+        type and value (``1``, ``1.0`` and ``True`` differ), anything else
+        by identity; and by ``wasm_type`` (``"f32"``, ``"f64"``, ...), so
+        that constants of different types never share a name. Raises nothing.
+        """
+        import struct  # noqa: PLC0415 - keeps this change local to the method
+        key: tuple[Any, ...]
+        if type(value) is float:
+            key = (wasm_type, float, struct.pack("<d", value))
+        elif type(value) is int or type(value) is bool:
+            key = (wasm_type, type(value), value)
+        else:  # the object stays alive in self.consts, so its id is not reused
+            key = (wasm_type, type(value), id(value))
+        names: dict[tuple[Any, ...], str] = self.__dict__.setdefault("_const_keys", {})
+        name = names.get(key)
+        if name is None:
+            name = f"K{self.index}_{len(self.consts)}"
+            self.consts[name] = value
+            names[key] = name
         return name
 
     def use_helper(self, name: str) -> str:

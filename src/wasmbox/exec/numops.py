@@ -83,7 +83,7 @@ class NumericMixin:
 
     stack: list[Entry]
 
-    def const_name(self, value: object) -> str:  # pragma: no cover - overridden
+    def const_name(self, value: object, wasm_type: str = "") -> str:  # pragma: no cover
         raise NotImplementedError
 
     def use_helper(self, name: str) -> str:  # pragma: no cover - overridden
@@ -97,14 +97,11 @@ class NumericMixin:
         elif op == "i64.const":
             v = imm & 0xFFFFFFFFFFFFFFFF
             self.push_const(str(v), v)
-        elif op == "f64.const":
-            x = numerics.f64_from_bits(imm)
+        else:
+            t = op[:3]
+            x = numerics.f64_from_bits(imm) if t == "f64" else numerics.f32_from_bits(imm)
             lit = float_literal(x)
-            self.push_const(lit if lit is not None else self.const_name(x), x)
-        else:  # f32.const
-            x = numerics.f32_from_bits(imm)
-            lit = float_literal(x)
-            self.push_const(lit if lit is not None else self.const_name(x), x)
+            self.push_const(lit if lit is not None else self.const_name(x, t), x)
 
     # -- everything else ----------------------------------------------------
     def emit_numeric(self, op: str) -> None:
