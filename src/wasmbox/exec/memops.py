@@ -31,7 +31,7 @@ from __future__ import annotations
 from ..errors import UnsupportedFeature
 from ..syntax.module import MemArg
 from ..syntax.types import AddrType
-from .stack import CONST, EXPR, Entry, slot_entry
+from .stack import EXPR, Entry, slot_entry
 
 #: effective addresses of 64-bit memories are clamped to this for ``struct``
 #: loads (see :meth:`MemoryMixin._ea`); no memory is ever this large
@@ -88,8 +88,8 @@ class MemoryMixin:
         of every memory all the same, but ``unpack_from`` raises
         ``struct.error`` for it rather than ``OverflowError``.
         """
-        if addr.kind == CONST and type(addr.value) is int:
-            ea = addr.value + ma.offset
+        if addr.ival is not None:
+            ea = addr.ival + ma.offset
             return str(min(ea, EA_CLAMP) if clamp else ea)
         code = addr.code if ma.offset == 0 else f"({addr.code} + {ma.offset})"
         if clamp:
@@ -114,8 +114,8 @@ class MemoryMixin:
         if op in _STORE8:
             if addr.kind == EXPR and v.kind == EXPR and addr.effectful and v.effectful:
                 addr = self.materialize(addr)
-            if v.kind == CONST:
-                vc = str(v.value & 0xFF)  # type: ignore[operator]
+            if v.ival is not None:
+                vc = str(v.ival & 0xFF)
             else:
                 vc = f"{v.code} & 255"
             self.emit(f"{m}[{self._ea(addr, ma)}] = {vc}")
@@ -125,9 +125,9 @@ class MemoryMixin:
             if h in tpl:
                 self.use_helper(h)
         vcode = v.as_int() if op.startswith("i") else v.code
-        if v.kind == CONST and op in ("i32.store16", "i64.store16", "i64.store32"):
+        if v.ival is not None and op in ("i32.store16", "i64.store16", "i64.store32"):
             mask = 0xFFFF if "16" in op else 0xFFFFFFFF
-            tpl = tpl.split(",")[0] + ", {ea}, " + str(v.value & mask) + ")"  # type: ignore[operator]
+            tpl = tpl.split(",")[0] + ", {ea}, " + str(v.ival & mask) + ")"
         self.emit(tpl.format(m=m, ea=self._ea(addr, ma), v=vcode))
 
     def _page_shift(self, mem: int) -> int:

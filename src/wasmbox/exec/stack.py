@@ -49,12 +49,12 @@ class Entry:
     """One operand-stack slot at compile time (see the module docstring)."""
 
     __slots__ = ("code", "kind", "locs", "trap", "state", "isbool", "depth", "value", "raw",
-                 "rbits", "slots")
+                 "rbits", "rwidth", "slots")
 
     def __init__(self, code: str, kind: int, locs: int = 0, trap: bool = False,
                  state: bool = False, isbool: bool = False, depth: int = 0,
                  value: object = None, raw: str | None = None, rbits: int = 0,
-                 slots: int = 0) -> None:
+                 slots: int = 0, rwidth: int = 0) -> None:
         self.code = code
         #: bit j set when the code reads the slot variable s<j>
         self.slots = slots
@@ -65,11 +65,34 @@ class Entry:
         self.isbool = isbool
         self.depth = depth
         self.value = value
-        #: an expression congruent to the value modulo 2**width but not
+        #: an expression congruent to the value modulo 2**rwidth but not
         #: reduced (no final mask), at most rbits bits in magnitude; only
-        #: ring operations (+ - * << & | ^) may consume it
+        #: ring operations (+ - * << & | ^) of that same width may consume
+        #: it (see :meth:`raw_for`): everything else reads ``code``, which
+        #: is always reduced
         self.raw = raw
         self.rbits = rbits
+        self.rwidth = rwidth if raw is not None else 0
+
+    def raw_for(self, width: int) -> tuple[str, int] | None:
+        """(raw code, magnitude bits) for a ring operation of this width, or None.
+
+        An i32 value's raw form is congruent to it modulo 2**32 only, so it
+        is no use to an i64 operation (after ``i64.extend_i32_u``, say).
+        """
+        if self.raw is not None and self.rwidth == width:
+            return self.raw, self.rbits
+        return None
+
+    @property
+    def ival(self) -> int | None:
+        """The value of an integer constant known to the compiler, else None.
+
+        Constants whose value is not known here (immutable globals ``G<i>``,
+        references) are CONST entries too: they are never folded.
+        """
+        v = self.value
+        return v if self.kind == CONST and type(v) is int else None
 
     @property
     def simple(self) -> bool:
@@ -159,7 +182,7 @@ class StackMixin:
 
     def push_expr(self, code: str, operands: tuple[Entry, ...] | list[Entry], *, trap: bool = False,
                   state: bool = False, isbool: bool = False, raw: str | None = None,
-                  rbits: int = 0) -> None:
+                  rbits: int = 0, rwidth: int = 0) -> None:
         locs = 0
         depth = 0
         slots = 0
@@ -171,7 +194,7 @@ class StackMixin:
             if o.depth > depth:
                 depth = o.depth
         self.push(Entry(code, EXPR, locs, trap, state, isbool, depth + 1, raw=raw, rbits=rbits,
-                        slots=slots))
+                        slots=slots, rwidth=rwidth))
 
     def pop(self) -> Entry:
         return self.stack.pop()
