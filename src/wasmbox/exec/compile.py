@@ -139,7 +139,6 @@ class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, Call
         self.frames: list = []
         self.rstack: list = []
         self.base: dict[int, int] = {}
-        self.snap: dict[int, list[Entry]] = {}
         self.hits: set[int] = set()
         self.live = True
         self.uses_k = False
@@ -153,13 +152,30 @@ class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, Call
     def emit(self, line: str) -> None:
         self.out.append(line)
 
-    def const_name(self, value: object) -> str:
-        for k, v in self.consts.items():
-            if v is value or (isinstance(v, float) and isinstance(value, float)
-                              and v.hex() == value.hex() and str(v) == str(value)):
-                return k
-        name = f"K{self.index}_{len(self.consts)}"
-        self.consts[name] = value
+    def const_name(self, value: object, wasm_type: str = "") -> str:
+        """The global name bound to a constant; one name per distinct constant.
+
+        Constants are told apart by what they are, not by ``==``: a float by
+        its exact bit pattern (NaNs never compare equal, ``hex()`` and
+        ``str()`` print every NaN alike, ``-0.0 == 0.0``), an int or bool by
+        type and value (``1``, ``1.0`` and ``True`` differ), anything else
+        by identity; and by ``wasm_type`` (``"f32"``, ``"f64"``, ...), so
+        that constants of different types never share a name. Raises nothing.
+        """
+        import struct  # noqa: PLC0415 - keeps this change local to the method
+        key: tuple[Any, ...]
+        if type(value) is float:
+            key = (wasm_type, float, struct.pack("<d", value))
+        elif type(value) is int or type(value) is bool:
+            key = (wasm_type, type(value), value)
+        else:  # the object stays alive in self.consts, so its id is not reused
+            key = (wasm_type, type(value), id(value))
+        names: dict[tuple[Any, ...], str] = self.__dict__.setdefault("_const_keys", {})
+        name = names.get(key)
+        if name is None:
+            name = f"K{self.index}_{len(self.consts)}"
+            self.consts[name] = value
+            names[key] = name
         return name
 
     def use_helper(self, name: str) -> str:
@@ -234,8 +250,9 @@ class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, Call
             self.flush_effects()
             a = self.materialize(a)
             b = self.materialize(b)
-        self.push_expr(f"({a.code} if {c.as_cond()} else {b.code})", [a, b, c],
-                       isbool=a.isbool and b.isbool)
+        both = a.isbool and b.isbool  # else a bool operand must become an int
+        ac, bc = (a.code, b.code) if both else (a.as_int(), b.as_int())
+        self.push_expr(f"({ac} if {c.as_cond()} else {bc})", [a, b, c], isbool=both)
 
     # -- the whole function ----------------------------------------------------
     def compile(self) -> str:
@@ -312,7 +329,10 @@ def generate_source(env: ModuleEnv, func_index: int) -> tuple[str, FunctionCompi
     The compiler holds what the source needs (``consts``, ``helpers``,
     ``func_refs``) and whether it is ``flat``. Raises UnsupportedFeature.
     """
-    if not FORCE_FLAT:
+    from .structure import if_nesting  # noqa: PLC0415 - keeps this change local
+    body = env.module.funcs[func_index - env.n_imported_funcs].body
+    # ifs nested deeper than Python can indent cannot be structured: skip the attempt
+    if not FORCE_FLAT and if_nesting(body) <= MAX_INDENT:
         try:
             fc = FunctionCompiler(env, func_index, flat=False)
             return fc.compile(), fc

@@ -63,6 +63,8 @@ Body = list  # list[str | tuple[str, Body]]
 ELSE_NESTING = 8
 #: consecutive parts turned into nested else branches (see _ends_with_jump_past)
 DIAMOND_CHAIN = 4
+#: br_table with more distinct targets than this (that k cannot reach): a tree of tests
+BR_TABLE_CHAIN = 8
 
 
 def _ends_with_jump_past(code: Body, sid: int) -> bool:
@@ -83,6 +85,11 @@ def _ends_with_jump_past(code: Body, sid: int) -> bool:
     return target.isdigit() and int(target) > sid
 
 
+def _sets_k(code: Body) -> bool:
+    """Whether code starts by assigning k (so resetting k before it is useless)."""
+    return bool(code) and isinstance(code[0], str) and code[0].startswith("k = ")
+
+
 class Seg:
     """A segment: items between two labels of a region."""
 
@@ -99,13 +106,16 @@ class Region:
     """Straight-line code in one Python scope (see the module docstring)."""
 
     __slots__ = ("kind", "ctl", "segs", "parent", "cur", "seg", "krec", "restarts", "wk",
-                 "nest", "split_to", "may_split")
+                 "nest", "split_to", "may_split", "depth", "loops")
 
     def __init__(self, kind: str, ctl: Ctl | None, parent: "Region | None") -> None:
         self.kind = kind  # "func", "loop", "arm"
         self.ctl = ctl
         self.segs: list[Seg] = []
         self.parent = parent
+        #: regions enclosing this one, and how many of them are loops (Python scopes)
+        self.depth: int = 0 if parent is None else parent.depth + 1
+        self.loops: int = (0 if parent is None else parent.loops) + (kind == "loop")
         self.cur = 0  # index of the part being emitted
         self.seg = 0  # index of the segment being emitted
         self.krec: list[tuple[int, int]] = []  # (part index, pending target id)
@@ -133,6 +143,11 @@ def label_id(pos: int) -> int:
     return 2 * pos + 2
 
 
+def _tuple_literal(values: list[int]) -> str:
+    """A Python tuple display of ints (one element gets its trailing comma)."""
+    return "(" + ", ".join(str(x) for x in values) + ("," if len(values) == 1 else "") + ")"
+
+
 class ControlMixin:
     """Control-flow emission for :class:`~wasmbox.exec.compile.FunctionCompiler`."""
 
@@ -142,7 +157,16 @@ class ControlMixin:
 
     # ------------------------------------------------------------ planning
     def plan(self, func: Ctl) -> Region:
-        """Build every region of the function."""
+        """Build every region of the function.
+
+        Raises NeedFlat (structured mode) as soon as regions nest deeper
+        than the generated Python could (each region is one more
+        indentation level, each kept loop one more ``while``), rather than
+        after emitting the whole function.
+        """
+        from .compile import MAX_INDENT, MAX_LOOP_NESTING  # noqa: PLC0415 - circular at import
+        self.max_depth = MAX_INDENT
+        self.max_loops = MAX_LOOP_NESTING
         self.owner: dict[int, Region] = {}  # id(ctl) -> region holding its label
         self.loop_region: dict[int, Region] = {}  # id(kept loop ctl) -> its body region
         self.kept: set[int] = set()  # ids of kept loops
@@ -198,6 +222,8 @@ class ControlMixin:
     def _make_region(self, kind: str, ctl: Ctl | None, items: list[Any],
                      parent: Region | None) -> Region:
         r = Region(kind, ctl, parent)
+        if r.depth > self.max_depth or r.loops > self.max_loops:
+            raise NeedFlat("constructs nested too deeply")
         flat_items: list[Any] = []
         self._flatten(items, flat_items)
         seg = Seg(0, None, 0)
@@ -301,7 +327,7 @@ class ControlMixin:
         self.live = live
         if live:
             base, n = self._label_state(tag, c)
-            self.stack = self.snap[id(c)] + [slot_entry(base + i) for i in range(n)]
+            self.reset_stack(base, [slot_entry(base + i) for i in range(n)])
 
     def _fallthrough_moves(self, nxt: Seg) -> None:
         lab = nxt.label
@@ -327,23 +353,47 @@ class ControlMixin:
         else:
             self.emit(", ".join(p[0] for p in pairs) + " = " + ", ".join(p[1].as_int() for p in pairs))
 
-    def _assemble(self, r: Region, parts: list[tuple[int, Body]]) -> Body:
-        n = len(parts)
+    @staticmethod
+    def _guards(r: Region, ids: list[int]) -> tuple[list[bool], list[bool]]:
+        """(guard, reset) per part: which parts a pending k may skip, and
+        which parts are the target of one (and must reset k).
+
+        A jump recorded in part j with target t may skip every later part
+        whose start id is <= t; a restart (``continue`` of the dispatch
+        loop) may skip any part with id <= t. One pass over the parts with a
+        running maximum of the targets recorded so far, so the cost is
+        linear in parts + records (not their product).
+        """
+        n = len(ids)
+        by_part: list[int] = [-1] * n  # the largest target recorded in each part
+        first_in: dict[int, int] = {}  # target -> first part that records it
+        for j, t in r.krec:
+            if j < n:
+                if t > by_part[j]:
+                    by_part[j] = t
+                if first_in.get(t, n) > j:
+                    first_in[t] = j
+        restart_max = max(r.restarts, default=-1)
+        restart_set = set(r.restarts)
         guard = [False] * n
         reset = [False] * n
-        ids = [p[0] for p in parts]
-        for j, t in r.krec:
-            for i in range(j + 1, n):
-                if ids[i] <= t:
-                    guard[i] = True
-                    if ids[i] == t:
-                        reset[i] = True
-        for t in r.restarts:
-            for i in range(n):
-                if ids[i] <= t:
-                    guard[i] = True
-                    if ids[i] == t:
-                        reset[i] = True
+        pending = -1  # the largest target recorded in parts before i
+        for i in range(n):
+            sid = ids[i]
+            if sid <= pending or sid <= restart_max:
+                guard[i] = True
+                reset[i] = sid in restart_set or first_in.get(sid, n) < i
+            if by_part[i] > pending:
+                pending = by_part[i]
+        return guard, reset
+
+    def _assemble(self, r: Region, parts: list[tuple[int, Body]]) -> Body:
+        guard, reset = self._guards(r, [p[0] for p in parts])
+        for i in range(len(parts) - 1):
+            if reset[i] and not parts[i][1]:
+                # a target with no code: the next part is where a jump lands
+                reset[i] = False
+                guard[i + 1] = reset[i + 1] = True
         items: list[tuple[int, Body, bool]] = []  # (start id, code, guarded)
         tail: Body | None = None  # where a following part may become an else branch
         chain = 0
@@ -358,7 +408,8 @@ class ControlMixin:
                 chain += 1
                 continue
             if guard[i]:
-                code = (["k = 0"] if reset[i] else []) + code
+                if reset[i] and not _sets_k(code):
+                    code = ["k = 0"] + code
                 items.append((sid, code, True))
             else:
                 items.append((sid, code, False))
@@ -427,17 +478,15 @@ class ControlMixin:
         self.flush_all()
         base = len(self.stack) - c.nparams
         self.base[id(c)] = base
-        self.snap[id(c)] = self.stack[:base]
 
     def _kept_loop(self, c: Ctl) -> None:
         self.flush_all()
         base = len(self.stack) - c.nparams
         self.base[id(c)] = base
-        self.snap[id(c)] = snap = self.stack[:base]
         # parameters change from one iteration to the next: they live in slots
         self.move_values(base, c.nparams)
         self.sync()
-        self.stack = snap + [slot_entry(base + i) for i in range(c.nparams)]
+        self.reset_stack(base, [slot_entry(base + i) for i in range(c.nparams)])
         region = self.loop_region[id(c)]
         self.frames.append(Frame(region, c))
         body = self.loop_checks()
@@ -450,22 +499,20 @@ class ControlMixin:
             body.append("break")
         self.out.append(("while True:", body))
         self.live = end_live
-        self.stack = snap + [slot_entry(base + i) for i in range(c.nresults)]
+        self.reset_stack(base, [slot_entry(base + i) for i in range(c.nresults)])
 
     def _kept_if(self, c: Ctl) -> None:
         cond = self.pop()
         self.flush_all()
         base = len(self.stack) - c.nparams
         self.base[id(c)] = base
-        self.snap[id(c)] = snap = self.stack[:base]
         params = self.stack[base:]
         then_r, else_r = self.arms[id(c)]
         self.sync()
-        self.stack = snap + list(params)
         self.live = True
         then_body = self.emit_region(then_r)
         then_live = self.live
-        self.stack = snap + list(params)
+        self.reset_stack(base, params)
         self.live = True
         self.pending = 0  # the then arm paid (or ended in a trap)
         if else_r is not None:
@@ -484,17 +531,16 @@ class ControlMixin:
         elif cond.trap:
             self.emit(cond.code)
         self.live = then_live or else_live or label_id(c.end) in self.hits
-        self.stack = snap + [slot_entry(base + i) for i in range(c.nresults)]
+        self.reset_stack(base, [slot_entry(base + i) for i in range(c.nresults)])
 
     def _flat_if_open(self, c: Ctl) -> None:
         cond = self.pop()
         self.flush_all()
         base = len(self.stack) - c.nparams
         self.base[id(c)] = base
-        self.snap[id(c)] = snap = self.stack[:base]
         # the else label reads the parameters from their slots
         self.move_values(base, c.nparams)
-        self.stack = snap + [slot_entry(base + i) for i in range(c.nparams)]
+        self.reset_stack(base, [slot_entry(base + i) for i in range(c.nparams)])
         target = label_id(c.else_pos) if c.else_body is not None else label_id(c.end)
         self.hits.add(target)
         self._record(target, self.rstack[-1])
@@ -682,9 +728,11 @@ class ControlMixin:
         ic = idx.as_int()
         self.sync()
         self.live = False
-        distinct: list[Ctl] = []
+        distinct: list[Ctl] = []  # in order of first use
+        seen: set[int] = set()
         for t in targets + [default]:
-            if t not in distinct:
+            if id(t) not in seen:
+                seen.add(id(t))
                 distinct.append(t)
         if len(distinct) == 1:
             for line in self.branch_to(default, True):
@@ -696,12 +744,16 @@ class ControlMixin:
         if use_table:
             self._br_table_k(targets, default, distinct, ic, n)
             return
+        others = [t for t in distinct if t is not default]
+        if len(distinct) > BR_TABLE_CHAIN:
+            self._br_table_tree(targets, others + [default], ic)
+            return
         # general case: a chain of tests, the default last
         groups: dict[int, list[int]] = {}
         for i, t in enumerate(targets):
             groups.setdefault(id(t), []).append(i)
         first = True
-        for t in [t for t in distinct if t is not default] + [default]:
+        for t in others + [default]:
             code = self.branch_to(t, True) or ["pass"]
             if t is default:
                 if first:
@@ -717,6 +769,38 @@ class ControlMixin:
                 test = f"{ic} in {{{', '.join(str(x) for x in idxs)}}}"
             self.out.append((f"{'if' if first else 'elif'} {test}:", code))
             first = False
+
+    def _br_table_tree(self, targets: list[Ctl], ranked: list[Ctl], ic: str) -> None:
+        """br_table with many distinct targets that k alone cannot reach.
+
+        The target's rank in ``ranked`` (the default last) comes from a
+        constant tuple; a binary tree of tests on the rank picks the branch.
+        An elif chain would nest as deep as it is long, which CPython's
+        compiler cannot take for thousands of targets.
+        """
+        rank = {id(t): j for j, t in enumerate(ranked)}
+        self.ntemps += 1
+        j = f"t{self.ntemps}"
+        tbl = _tuple_literal([rank[id(t)] for t in targets])
+        self.emit(f"{j} = {tbl}[{ic}] if {ic} < {len(targets)} else {len(ranked) - 1}")
+        self.out.extend(self._rank_tree(ranked, j, 0, len(ranked)))
+
+    def _rank_tree(self, ranked: list[Ctl], j: str, lo: int, hi: int) -> Body:
+        """Tests on the rank j in [lo, hi) leading to the branches to ranked[lo:hi]."""
+        if hi - lo <= BR_TABLE_CHAIN // 2:
+            out: Body = []
+            for r in range(lo, hi):
+                code = self.branch_to(ranked[r], True) or ["pass"]
+                if r == hi - 1:
+                    if not out:
+                        return code
+                    out.append(("else:", code))
+                else:
+                    out.append((f"{'elif' if out else 'if'} {j} == {r}:", code))
+            return out
+        mid = (lo + hi) // 2
+        return [(f"if {j} < {mid}:", self._rank_tree(ranked, j, lo, mid)),
+                ("else:", self._rank_tree(ranked, j, mid, hi))]
 
     def _br_table_k(self, targets: list[Ctl], default: Ctl, distinct: list[Ctl], ic: str,
                     n: int) -> None:
@@ -744,7 +828,7 @@ class ControlMixin:
                     owner.restarts.append(tid)
                 elif self._leaves_loop(owner):
                     leave = True
-        tbl = "(" + ", ".join(str(x) for x in ids[:-1]) + ("," if len(ids) == 2 else "") + ")"
+        tbl = _tuple_literal(ids[:-1])
         self.emit(f"k = {tbl}[{ic}] if {ic} < {len(ids) - 1} else {ids[-1]}")
         if self.flat:
             self.emit("continue")

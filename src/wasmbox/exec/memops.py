@@ -35,7 +35,7 @@ from __future__ import annotations
 from ..errors import UnsupportedFeature
 from ..syntax.module import MemArg
 from ..syntax.types import AddrType
-from .stack import CONST, EXPR, Entry, slot_entry
+from .stack import EXPR, Entry, slot_entry
 
 #: effective addresses of 64-bit memories are clamped to this for ``struct``
 #: loads (see :meth:`MemoryMixin._ea`); no memory is ever this large
@@ -92,8 +92,8 @@ class MemoryMixin:
         of every memory all the same, but ``unpack_from`` raises
         ``struct.error`` for it rather than ``OverflowError``.
         """
-        if addr.kind == CONST and type(addr.value) is int:
-            ea = addr.value + ma.offset
+        if addr.ival is not None:
+            ea = addr.ival + ma.offset
             return str(min(ea, EA_CLAMP) if clamp else ea)
         code = addr.code if ma.offset == 0 else f"({addr.code} + {ma.offset})"
         if clamp:
@@ -118,8 +118,8 @@ class MemoryMixin:
         if op in _STORE8:
             if addr.kind == EXPR and v.kind == EXPR and addr.effectful and v.effectful:
                 addr = self.materialize(addr)
-            if v.kind == CONST:
-                vc = str(v.value & 0xFF)  # type: ignore[operator]
+            if v.ival is not None:
+                vc = str(v.ival & 0xFF)
             else:
                 vc = f"{v.code} & 255"
             self.emit(f"{m}[{self._ea(addr, ma)}] = {vc}")
@@ -129,9 +129,9 @@ class MemoryMixin:
             if h in tpl:
                 self.use_helper(h)
         vcode = v.as_int() if op.startswith("i") else v.code
-        if v.kind == CONST and op in ("i32.store16", "i64.store16", "i64.store32"):
+        if v.ival is not None and op in ("i32.store16", "i64.store16", "i64.store32"):
             mask = 0xFFFF if "16" in op else 0xFFFFFFFF
-            tpl = tpl.split(",")[0] + ", {ea}, " + str(v.value & mask) + ")"  # type: ignore[operator]
+            tpl = tpl.split(",")[0] + ", {ea}, " + str(v.ival & mask) + ")"
         self.emit(tpl.format(m=m, ea=self._ea(addr, ma), v=vcode))
 
     def _page_shift(self, mem: int) -> int:
@@ -185,20 +185,16 @@ class MemoryMixin:
         ``DL`` in the instance's globals), as trailing arguments."""
         return ", EP, DL" if self.epochs else ""
 
-    @staticmethod
-    def _const_units(n: Entry) -> int | None:
-        return n.value if n.kind == CONST and type(n.value) is int else None  # type: ignore[return-value]
-
     def _bulk_fuel(self, n: Entry) -> None:
         """With fuel: pay for a bulk operation of n units that succeeded."""
-        for line in self.bulk_charge(n.as_int(), self._const_units(n)):
+        for line in self.bulk_charge(n.as_int(), n.ival):
             self.emit(line)
 
     def _grow_fuel(self, delta: Entry, h: int, is64: bool) -> None:
         """With fuel: pay for a grow (result in s<h>) by delta units if it succeeded."""
         if not self.fuel:
             return
-        const = self._const_units(delta)
+        const = delta.ival
         if self.static_bulk(const):  # charged even when the grow fails
             self.bulk_charge(delta.as_int(), const)
             return

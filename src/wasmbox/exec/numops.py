@@ -78,12 +78,28 @@ def float_literal(x: float) -> str | None:
     return f"({r})" if r.startswith("-") else r
 
 
+def _ring_operand(e: Entry, width: int, allow_raw: bool) -> tuple[str, int]:
+    """(code, magnitude bits) of an operand of a ring operation of this width.
+
+    A known constant counts its own bits; with allow_raw an unreduced form
+    of the same width is used when there is one.
+    """
+    v = e.ival
+    if v is not None:
+        return e.code, max(1, v.bit_length())
+    if allow_raw:
+        r = e.raw_for(width)
+        if r is not None:
+            return r
+    return e.code, width
+
+
 class NumericMixin:
     """Numeric-instruction emission for :class:`~wasmbox.exec.compile.FunctionCompiler`."""
 
     stack: list[Entry]
 
-    def const_name(self, value: object) -> str:  # pragma: no cover - overridden
+    def const_name(self, value: object, wasm_type: str = "") -> str:  # pragma: no cover
         raise NotImplementedError
 
     def use_helper(self, name: str) -> str:  # pragma: no cover - overridden
@@ -97,14 +113,11 @@ class NumericMixin:
         elif op == "i64.const":
             v = imm & 0xFFFFFFFFFFFFFFFF
             self.push_const(str(v), v)
-        elif op == "f64.const":
-            x = numerics.f64_from_bits(imm)
+        else:
+            t = op[:3]
+            x = numerics.f64_from_bits(imm) if t == "f64" else numerics.f32_from_bits(imm)
             lit = float_literal(x)
-            self.push_const(lit if lit is not None else self.const_name(x), x)
-        else:  # f32.const
-            x = numerics.f32_from_bits(imm)
-            lit = float_literal(x)
-            self.push_const(lit if lit is not None else self.const_name(x), x)
+            self.push_const(lit if lit is not None else self.const_name(x, t), x)
 
     # -- everything else ----------------------------------------------------
     def emit_numeric(self, op: str) -> None:
@@ -151,46 +164,44 @@ class NumericMixin:
                 f"else {self.use_helper('f64_sqrt')}({a.code}))"), [a]
 
     def _div_code(self, t: str, a: Entry, b: Entry) -> tuple[str, list[Entry]]:
-        if b.kind == CONST and b.value:
+        if b.kind == CONST and type(b.value) is float and b.value != 0.0:
             return f"({a.code} / {b.code})", [a, b]
         a, b = self.simple_operands([a, b]) if not b.simple else (a, b)
         fn = self.use_helper(f"{t}_div")
         return f"({a.code} / {b.code} if {b.code} else {fn}({a.code}, {b.code}))", [a, b]
 
     def _ring(self, t: str, py: str, a: Entry, b: Entry) -> None:
-        """a py b for + - * << (by a constant) & | ^, reduced once at the end.
+        """a py b for + - * << (by a known constant) & | ^, reduced once at the end.
 
-        Operands may be unreduced (``raw``); the result is too, as long as
-        its magnitude stays under the limit.
+        Operands may be unreduced (``raw``, of this width); the result is
+        too, as long as its magnitude stays under the limit. Past it, the
+        operands' reduced forms are used instead.
         """
         width = _BITS[t]
         limit = _RAW_LIMIT[t]
-        ra, ba = (a.raw, a.rbits) if a.raw is not None else (a.code, width)
         if py == "<<":
-            sh = b.value & (width - 1)  # type: ignore[operator]
-            bits = ba + sh
-            if bits > limit:
-                ra, bits = a.code, width + sh
-            raw = f"({ra} << {sh})"
+            sh = b.ival & (width - 1)  # type: ignore[operator]
+            ra, ba = _ring_operand(a, width, True)
+            if ba + sh > limit:
+                ra, ba = _ring_operand(a, width, False)
+            raw, bits = f"({ra} << {sh})", ba + sh
         else:
-            rb, bb = (b.raw, b.rbits) if b.raw is not None else (b.code, width)
-            if b.kind == CONST:
-                bv = b.value
-                if py in ("+", "-") and bv >= 1 << (width - 1):  # type: ignore[operator]
-                    # x + c == x - (2**w - c) (mod 2**w): keep the constant small
-                    py = "-" if py == "+" else "+"
-                    bv = (1 << width) - bv  # type: ignore[operator]
-                    rb = str(bv)
-                bb = max(1, bv.bit_length())  # type: ignore[union-attr]
-            if a.kind == CONST:
-                ba = max(1, a.value.bit_length())  # type: ignore[union-attr]
+            bv = b.ival
+            if bv is not None and py in ("+", "-") and bv >= 1 << (width - 1):
+                # x + c == x - (2**w - c) (mod 2**w): keep the constant small
+                py = "-" if py == "+" else "+"
+                bv = (1 << width) - bv
+            rb, bb = (str(bv), max(1, bv.bit_length())) if bv is not None else \
+                _ring_operand(b, width, True)
+            ra, ba = _ring_operand(a, width, True)
             bits = ba + bb if py == "*" else max(ba, bb) + 1
             if bits > limit:
-                ra = a.code
-                rb = b.code
-                bits = 2 * width if py == "*" else width + 1
+                ra, ba = _ring_operand(a, width, False)
+                if bv is None:
+                    rb, bb = _ring_operand(b, width, False)
+                bits = ba + bb if py == "*" else max(ba, bb) + 1
             raw = f"({ra} {py} {rb})"
-        self.push_expr(f"({raw} & {_MASK[t]})", [a, b], raw=raw, rbits=bits)
+        self.push_expr(f"({raw} & {_MASK[t]})", [a, b], raw=raw, rbits=bits, rwidth=width)
 
     def _fast_unary(self, op: str, a: Entry) -> bool:
         t, _, name = op.partition(".")
@@ -218,13 +229,18 @@ class NumericMixin:
                 self.push_expr(f"({a.code} == 0)", [a], isbool=True)
             return True
         if op == "i32.wrap_i64":
-            self.push_expr(f"({a.code} & {M32})", [a])
+            r = a.raw_for(64)
+            if r is not None:  # congruent modulo 2**64, so modulo 2**32 as well
+                self.push_expr(f"({r[0]} & {M32})", [a], raw=r[0], rbits=r[1], rwidth=32)
+            else:
+                self.push_expr(f"({a.code} & {M32})", [a])
             return True
         if op == "i64.extend_i32_u":
+            # the same int; a raw i32 form stays out of i64 arithmetic (Entry.raw_for)
             if a.isbool:
                 self.push_expr(a.as_int(), [a])
             else:
-                self.stack.append(a)
+                self.push(a)
             return True
         return False
 
@@ -234,40 +250,40 @@ class NumericMixin:
             m = _MASK[t]
             if name in ("add", "sub", "mul"):
                 py = {"add": "+", "sub": "-", "mul": "*"}[name]
-                if a.kind == CONST and b.kind == CONST:
-                    v = {"add": a.value + b.value, "sub": a.value - b.value,  # type: ignore[operator]
-                         "mul": a.value * b.value}[name] & int(m, 16)  # type: ignore[operator]
+                av, bv = a.ival, b.ival
+                if av is not None and bv is not None:
+                    v = {"add": av + bv, "sub": av - bv, "mul": av * bv}[name] & int(m, 16)
                     self.push_const(str(v), v)
                     return True
-                if name == "add" and b.kind == CONST and b.value == 0:
-                    self.stack.append(a)
+                if name == "add" and bv == 0:
+                    self.push(a)
                     return True
                 self._ring(t, py, a, b)
                 return True
             if name in ("and", "or", "xor"):
                 py = {"and": "&", "or": "|", "xor": "^"}[name]
+                w = _BITS[t]
+                ra, rb = a.raw_for(w), b.raw_for(w)
                 if a.isbool and b.isbool:
                     self.push_expr(f"({a.code} {py} {b.code})", [a, b], isbool=True)
-                elif name == "and" and (a.raw is None or b.raw is None):
-                    # x & y is exact when either side is exact (in [0, 2**w))
-                    ra = a.code if b.raw is not None else (a.raw or a.code)
-                    rb = b.code if a.raw is not None else (b.raw or b.code)
-                    if a.raw is None and b.raw is None:
-                        ra, rb = a.code, b.code
-                    self.push_expr(f"({ra} {py} {rb})", [a, b])
-                elif a.raw is None and b.raw is None:
+                elif ra is None and rb is None:
                     self.push_expr(f"({a.code} {py} {b.code})", [a, b])
+                elif name == "and" and (ra is None or rb is None):
+                    # x & y is exact when either side is exact (in [0, 2**w))
+                    ac = a.code if ra is None else ra[0]
+                    bc = b.code if rb is None else rb[0]
+                    self.push_expr(f"({ac} & {bc})", [a, b])
                 else:
                     self._ring(t, py, a, b)
                 return True
             if name in ("shl", "shr_u", "shr_s"):
                 bits = _BITS[t]
-                if b.kind == CONST:
-                    sh = str(b.value & (bits - 1))  # type: ignore[operator]
+                if b.ival is not None:
+                    sh = str(b.ival & (bits - 1))
                 else:
                     sh = f"({b.code} & {bits - 1})"
                 if name == "shl":
-                    if b.kind == CONST:
+                    if b.ival is not None:
                         self._ring(t, "<<", a, b)
                     else:
                         self.push_expr(f"(({a.code} << {sh}) & {m})", [a, b])
@@ -283,10 +299,10 @@ class NumericMixin:
             if name in _CMP_S:
                 s = _SIGN[t]
                 ac = f"({a.code} ^ {s})"
-                bc = str(b.value ^ s) if b.kind == CONST else f"({b.code} ^ {s})"  # type: ignore[operator]
+                bc = str(b.ival ^ s) if b.ival is not None else f"({b.code} ^ {s})"
                 self.push_expr(f"({ac} {_CMP_S[name]} {bc})", [a, b], isbool=True)
                 return True
-            if name in ("div_u", "rem_u") and b.kind == CONST and b.value:
+            if name in ("div_u", "rem_u") and b.ival:
                 py = "//" if name == "div_u" else "%"
                 self.push_expr(f"({a.code} {py} {b.code})", [a, b])
                 return True

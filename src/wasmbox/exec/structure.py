@@ -14,6 +14,10 @@ Dead code (anything after ``br``, ``br_table``, ``return`` or
 Each ``Ctl`` records ``targeted``: whether any live branch leaves it. A
 block or loop that no branch targets needs no label at all.
 
+:func:`if_nesting` is a quick look at a body before any of that: how deeply
+its ``if`` constructs nest (each one is a Python scope in the structured
+translation).
+
 Raises :class:`~wasmbox.errors.ValidationError` for a body whose structure is
 broken (never for a validated module).
 """
@@ -146,3 +150,26 @@ def build_tree(body: list[Instr], env: ModuleEnv, nresults: int) -> Ctl:
         raise ValidationError("unclosed block")
     func.end = len(body)
     return func
+
+
+def if_nesting(body: list[Instr]) -> int:
+    """The deepest nesting of ``if`` constructs in a function body (dead code included).
+
+    One pass over the opcodes, no tree. Raises nothing (a broken body gives
+    a meaningless number; :func:`build_tree` reports it).
+    """
+    opens: list[bool] = []  # per open construct: is it an if
+    depth = deepest = 0
+    for ins in body:
+        op = ins.op
+        if op == "if":
+            opens.append(True)
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        elif op in OPENERS or op in ("try", "try_table"):
+            opens.append(False)
+        elif op == "end" and opens:
+            if opens.pop():
+                depth -= 1
+    return deepest
