@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import struct
+import subprocess
 import sys
 import time
 from fractions import Fraction
@@ -491,3 +492,16 @@ def test_closed_standard_streams_are_one_line(capsys, monkeypatch, tmp_path) -> 
     monkeypatch.setattr(sys, "stdout", None)
     line = assert_one_line_error(capsys, main(["wat2wasm", str(src), "-o", "-"]))
     assert line == "wasmbox: error: cannot write standard output: it is closed"
+
+
+def test_wast_report_escapes_module_controlled_text(tmp_path) -> None:
+    """`wasmbox wast` failure lines quote export names: never raw."""
+    script = tmp_path / "evil.wast"
+    script.write_text('(module (func (export "ok")))\n'
+                      '(assert_return (invoke "a\\0aforged\\1b[31m"))\n')
+    proc = subprocess.run([sys.executable, "-m", "wasmbox", "wast", str(script)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    for line in proc.stdout.splitlines():
+        assert line.isprintable(), line
+    assert "forged" in proc.stdout and not any(l.startswith("forged") for l in proc.stdout.splitlines())

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import NoReturn, Sequence
 
 from .errors import ParseError, WasmboxError
+from .text.print import terminal_safe
 
 PROG = "wasmbox"
 
@@ -67,22 +68,6 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """argparse's hook for a usage error. Raises CliError."""
         raise CliError(f"{message} (see '{self.prog} --help')")
-
-
-def terminal_safe(text: str) -> str:
-    """``text`` with every non-printable character (``str.isprintable``)
-    replaced by the ``\\hh`` escapes the WAT printer writes for its UTF-8
-    bytes, so that it prints as exactly one line and cannot drive the
-    terminal. Raises nothing.
-    """
-    if text.isprintable():
-        return text
-    from .text.print import escape_bytes
-
-    return "".join(
-        ch if ch.isprintable() else escape_bytes(ch.encode("utf-8", "surrogatepass"))[1:-1]
-        for ch in text
-    )
 
 
 def _read_bytes(path: str) -> bytes:

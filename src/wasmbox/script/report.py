@@ -10,6 +10,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, TypeVar
 
+from ..text.print import terminal_safe
+
 T = TypeVar("T")
 
 
@@ -58,9 +60,9 @@ def run_parallel(fn: Callable[[Path], T], files: list[Path], jobs: int) -> list[
 
 def print_file_result(ok: bool, name: str, counts: str, failures: list[str], limit: int = 8) -> None:
     """One line per file (``ok``/``FAIL``), then its first failure reasons."""
-    print(f"{'ok  ' if ok else 'FAIL'} {name}: {counts}")
-    for f in failures[:limit]:
-        print(f"       {f}")
+    print(f"{'ok  ' if ok else 'FAIL'} {terminal_safe(name)}: {counts}")
+    for f in failures[:limit]:  # reasons quote module-controlled names: escaped
+        print(f"       {terminal_safe(f)}")
     if len(failures) > limit:
         print(f"       ... and {len(failures) - limit} more")
 

@@ -987,3 +987,17 @@ def print_import_desc(imp: Import, module: Module | None = None) -> str:
         ti = d.type_index if isinstance(d, TagType) else d
         return f"(tag (type {ctx.types.ref(ti)}))"
     raise ValidationError(f"unknown import kind {imp.kind!r}")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every non-printable character (``str.isprintable``)
+    replaced by the ``\\hh`` escapes the WAT printer writes for its UTF-8
+    bytes, so that it prints as exactly one line and cannot drive the
+    terminal. Raises nothing.
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() else escape_bytes(ch.encode("utf-8", "surrogatepass"))[1:-1]
+        for ch in text
+    )
