@@ -131,15 +131,19 @@ class Disagreement(AssertionError):
     calls that lead to it on fresh instances, as ``(export name, raw
     argument bits)`` pairs, the failing call last (set by
     :meth:`Session.call`: just the failing call when it disagrees on
-    fresh instances too). ``wasmbox`` and ``wasmtime`` are what each engine
-    did, in words (empty when not known). Minimisers keep a candidate when
-    it fails with the same :meth:`signature`.
+    fresh instances too). ``detail`` narrows the aspect down (which
+    result value and its type, which trap against what, which memory or
+    global, ...). ``wasmbox`` and ``wasmtime`` are what each engine did,
+    in words (empty when not known). Minimisers keep a candidate when it
+    fails with the same :meth:`signature`.
     """
 
-    def __init__(self, message: str, aspect: str = "", export: str | None = None) -> None:
+    def __init__(self, message: str, aspect: str = "", export: str | None = None,
+                 detail: str = "") -> None:
         super().__init__(message)
         self.aspect = aspect
         self.export = export
+        self.detail = detail
         self.calls: list[tuple[str, list[Any]]] = []
         self.wasmbox = ""
         self.wasmtime = ""
@@ -151,7 +155,7 @@ class Disagreement(AssertionError):
 
     def signature(self) -> str:
         """What must stay the same while a reproducer is minimised."""
-        return f"{self.kind} {self.aspect} {self.export or '-'}"
+        return f"{self.kind} {self.aspect} {self.export or '-'} {self.detail}".rstrip()
 
 
 class Crash(Disagreement):
@@ -162,15 +166,12 @@ class Crash(Disagreement):
 
     def __init__(self, message: str, aspect: str = "", export: str | None = None,
                  error: str = "") -> None:
-        super().__init__(message, aspect, export)
+        super().__init__(message, aspect, export, detail=error)
         self.error = error
 
     @property
     def kind(self) -> str:
         return "crash"
-
-    def signature(self) -> str:
-        return f"{super().signature()} {self.error}"
 
 
 class CallTimeout(Exception):
@@ -876,11 +877,20 @@ def nan_nondeterministic_funcs(m: sm.Module) -> set[int]:
 CANONICAL_NAN = {"f32": 0x7FC00000, "f64": 0x7FF8000000000000}
 
 
+def _canonical_nan_code(t: str) -> list[sm.Instr]:
+    """The positive canonical NaN of float type t as an integer constant and
+    a reinterpret: not a NaN constant, so that code made by
+    canonicalize_nans does not meet an engine's bugs with NaN constants."""
+    it = "i32" if t == "f32" else "i64"
+    return [sm.Instr(f"{it}.const", (CANONICAL_NAN[t],)), sm.Instr(f"{t}.reinterpret_{it}")]
+
+
 def canonicalize_nans(data: bytes) -> bytes:
     """data with every NaN-nondeterministic instruction (NAN_NONDETERMINISTIC)
     followed by code that replaces a NaN result by the positive canonical
-    NaN: ``local.set $t; <t>.const nan; local.get $t; local.get $t;
-    local.get $t; <t>.ne; select`` (a fresh local per function and type).
+    NaN: ``local.set $t; <i>.const bits; <t>.reinterpret_<i>; local.get
+    $t; local.get $t; local.get $t; <t>.ne; select`` (a fresh local per
+    function and type).
 
     The spec lets such an instruction give any NaN of a set (sign and, for
     non-canonical NaN operands, payload are free), and a random module
@@ -911,7 +921,7 @@ def canonicalize_nans(data: bytes) -> bytes:
                 tmp[t] = n_locals + len(tmp)
                 f.locals.append(F32 if t == "f32" else F64)
             x = tmp[t]
-            body += [sm.Instr("local.set", (x,)), sm.Instr(f"{t}.const", (CANONICAL_NAN[t],)),
+            body += [sm.Instr("local.set", (x,)), *_canonical_nan_code(t),
                      sm.Instr("local.get", (x,)), sm.Instr("local.get", (x,)),
                      sm.Instr("local.get", (x,)), sm.Instr(f"{t}.ne"), sm.Instr("select")]
         f.body = body
@@ -1246,12 +1256,14 @@ class Session:
                     return
                 if wt != wasmbox_outcome(wb_exc):
                     raise Disagreement(f"{p.case.where}: instantiation traps differ: "
-                                       f"wasmbox {wb}, wasmtime {wt.show()}", "instantiation")
+                                       f"wasmbox {wb}, wasmtime {wt.show()}", "instantiation",
+                                       detail="traps")
             return
         raise Disagreement(
             f"{p.case.where}: instantiation: wasmbox "
             f"{'ok' if wb_exc is None else repr(wb_exc)}, wasmtime "
-            f"{'ok' if wt_exc is None else repr(wt_exc)}", "instantiation")
+            f"{'ok' if wt_exc is None else repr(wt_exc)}", "instantiation",
+            detail="wasmbox refuses" if wb_exc is not None else "wasmtime refuses")
 
     def restart(self) -> None:
         """Replace both instances (after a call that only one engine finished)."""
@@ -1342,7 +1354,8 @@ class Session:
             # reached by a call that wasmtime finished on fewer instructions.
             if wb.kind == "exhausted" and fuel_used < WB_ENGINE.config.max_call_depth:
                 raise self._fail(text, wb.show(), wt.show()
-                                 + f" after only {fuel_used} units of fuel", "trap")
+                                 + f" after only {fuel_used} units of fuel", "trap",
+                                 detail="exhausted early")
             self.stats.counts["calls not compared: exactly one engine exhausted the stack"] += 1
             self.restart()
             return
@@ -1378,20 +1391,21 @@ class Session:
         except Trap as e:
             return wasmbox_outcome(e)
         except WasmboxError as e:
-            raise self._fail(text, f"raises {type(e).__name__}: {e}", wt.show(), "error") \
-                from None
+            raise self._fail(text, f"raises {type(e).__name__}: {e}", wt.show(), "error",
+                             detail=type(e).__name__) from None
         except Exception as e:  # noqa: BLE001 - a crash: reported
             raise self._crash(text, e, wt.show(), "call") from None
 
     def _compare(self, text: Any, f: ExportedFunc, args: list[Any], wb: Outcome,
                  wt: Outcome) -> None:
         if wb.kind != wt.kind or wb.detail != wt.detail:
-            raise self._fail(text, wb.show(), wt.show(), "trap")
+            raise self._fail(text, wb.show(), wt.show(), "trap",
+                             detail=f"{wb.detail or wb.kind} / {wt.detail or wt.kind}")
         if wb.kind != "ok":
             return
         noncanon_arg = any(_nan_info(t, b)[0] and not _nan_info(t, b)[2]
                            for t, b in zip(f.params, args) if t in ("f32", "f64"))
-        for (t, o), (_, w) in zip(wb.values, wt.values):
+        for k, ((t, o), (_, w)) in enumerate(zip(wb.values, wt.values)):
             if t in ("f32", "f64"):
                 ok = floats_agree(t, o, w, self.pair.nondeterministic_export[f.name],
                                   noncanon_arg)
@@ -1400,7 +1414,7 @@ class Session:
             else:
                 ok = o == w
             if not ok:
-                raise self._fail(text, wb.show(), wt.show(), "result")
+                raise self._fail(text, wb.show(), wt.show(), "result", detail=f"value {k} {t}")
 
     def _compare_logs(self, text: Any, nondeterministic: bool) -> None:
         """Compare the host calls both engines logged (since the logs were
@@ -1416,14 +1430,15 @@ class Session:
                 self.stats.counts["logged floats differing only as the spec allows (NaN)"] += 1
                 continue
             raise self._fail(text, f"host call {i}: {show_log(o)}", f"host call {i}: {show_log(w)}",
-                             "log", context=_log_context(wt, i))
+                             "log", context=_log_context(wt, i), detail=f"{o[0]} / {w[0]}")
         if len(wb) != len(wt):
             i = min(len(wb), len(wt))
             raise self._fail(
                 text, f"{len(wb)} host calls" + (f", call {i}: {show_log(wb[i])}" if i < len(wb)
                                                   else ""),
                 f"{len(wt)} host calls" + (f", call {i}: {show_log(wt[i])}" if i < len(wt)
-                                           else ""), "log", context=_log_context(wt, i))
+                                           else ""), "log", context=_log_context(wt, i),
+                detail="count")
         self.stats.counts["host calls compared"] += len(wb)
 
     # -- reports ------------------------------------------------------------------
@@ -1435,10 +1450,11 @@ class Session:
         return f"(invoke {f.name!r} " + \
             " ".join(describe(t, b, names) for t, b in zip(f.params, args)) + ")"
 
-    def _fail(self, text: Any, wb: str, wt: str, aspect: str, context: str = "") -> Disagreement:
+    def _fail(self, text: Any, wb: str, wt: str, aspect: str, context: str = "",
+              detail: str = "") -> Disagreement:
         """A Disagreement about call text (or a note) with a reproducer."""
         export = text[0].name if isinstance(text, tuple) else None
-        d = Disagreement(self._report(text, wb, wt, context=context), aspect, export)
+        d = Disagreement(self._report(text, wb, wt, context=context), aspect, export, detail)
         d.wasmbox, d.wasmtime = wb, wt
         return d
 
@@ -1491,7 +1507,7 @@ class Session:
             ours_n = wbm.data_len(self.wb_store)
             if ours_n != n:
                 raise self._fail("(memory sizes)", f"memory {name!r}: {ours_n} bytes",
-                                 f"{n} bytes", "memory")
+                                 f"{n} bytes", "memory", detail=f"{name} size")
             if not full and n > SMALL_MEMORY_BYTES:
                 continue
             data = ctypes.string_at(wtm.data_ptr(self.wt_store), n)
@@ -1502,7 +1518,8 @@ class Session:
                 if at is not None:
                     raise self._fail(
                         "(memory contents)", f"memory {name!r}: first difference at {at}: "
-                        f"{bytes(ours[at:at + 16]).hex()}", data[at:at + 16].hex(), "memory")
+                        f"{bytes(ours[at:at + 16]).hex()}", data[at:at + 16].hex(), "memory",
+                        detail=f"{name} contents")
                 # Only NaNs differ, as the spec allows: take wasmtime's bytes,
                 # so that later calls start from the same state again.
                 wbm.write(self.wb_store, data, 0)
@@ -1520,7 +1537,7 @@ class Session:
                 self.stats.counts["global NaNs differing as the spec allows (synced)"] += 1
                 continue
             raise self._fail(f"(global {g.name!r})", describe(g.type, o), describe(g.type, w),
-                             "global")
+                             "global", detail=g.name)
         if full:
             for name, et in p.tables:
                 wbt = self.wb_exports[name]
@@ -1529,13 +1546,14 @@ class Session:
                 ours = [_wb_value_bits(et, wbt.get(self.wb_store, i))
                         for i in range(wbt.size(self.wb_store))]
                 if len(ours) != size:
-                    raise self._fail(f"(table {name!r} size)", str(len(ours)), str(size), "table")
+                    raise self._fail(f"(table {name!r} size)", str(len(ours)), str(size), "table",
+                                     detail=f"{name} size")
                 theirs = [_wt_value_bits(et, wtt.get(self.wt_store, i)) for i in range(size)]
                 if ours != theirs:
                     at = next(i for i in range(size) if ours[i] != theirs[i])
                     raise self._fail(
                         f"(table {name!r} contents)", f"[{at}] = {describe(et, ours[at])}",
-                        f"[{at}] = {describe(et, theirs[at])}", "table")
+                        f"[{at}] = {describe(et, theirs[at])}", "table", detail=f"{name} contents")
 
 
 def show_log(e: LogEntry) -> str:

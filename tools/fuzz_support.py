@@ -33,6 +33,7 @@ import functools
 import hashlib
 import json
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -325,6 +326,7 @@ class Finding:
     kind: str  # "divergence" | "crash"
     signature: str
     aspect: str
+    detail: str
     export: str | None
     calls: list[tuple[str, list[Any]]]
     wasmbox: str
@@ -336,11 +338,12 @@ class Finding:
     @property
     def bug_key(self) -> str:
         """A coarse key that findings of one bug are likely to share (for
-        minimising only a few of each): kind, aspect and the outcomes' shape."""
-        def shape(s: str) -> str:
-            return s.split(" (")[0].split(":")[0] if not s.startswith("traps") else s
-
-        return f"{self.kind}|{self.aspect}|{shape(self.wasmbox)}|{shape(self.wasmtime)}"
+        minimising only a few of each): kind, aspect and detail, numbers
+        and names left out."""
+        detail = re.sub(r"\d+", "#", self.detail)
+        if self.aspect in ("memory", "global", "table"):
+            detail = detail.split()[-1] if " " in detail else ""
+        return f"{self.kind}|{self.aspect}|{detail}"
 
 
 @dataclass
@@ -409,8 +412,8 @@ def zero_args(params: tuple[str, ...]) -> list[Any]:
 
 
 def _finding(e: D.Disagreement, seed: int | None, data: bytes, flags: list[str]) -> Finding:
-    return Finding(seed, e.kind, e.signature(), e.aspect, e.export, e.calls, e.wasmbox,
-                   e.wasmtime, str(e), data, flags)
+    return Finding(seed, e.kind, e.signature(), e.aspect, e.detail, e.export, e.calls,
+                   e.wasmbox, e.wasmtime, str(e), data, flags)
 
 
 def run_module(gen: Generated, calls_per_export: int = CALLS_PER_EXPORT) -> ModuleResult:
