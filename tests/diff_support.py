@@ -1,7 +1,8 @@
 """Differential testing support: run the same Wasm module in wasmbox and in
 wasmtime (the reference engine) and compare what the two do.
 
-Used by ``tests/test_differential_wasmtime.py``. The pieces:
+Used by ``tests/test_differential_wasmtime.py`` and by the binaryen
+fuzzer (``tools/fuzz_support.py``, docs/fuzzing.md). The pieces:
 
 * :func:`load_file_cases` -- the plain ``module`` commands of one ``.wast``
   file (text, binary and quote modules) as binary modules, with the reasons
@@ -23,20 +24,30 @@ Used by ``tests/test_differential_wasmtime.py``. The pieces:
   kinds), then memories and globals; :meth:`Session.check_state` also
   compares tables.
 * Argument values: Hypothesis strategies per value type (:data:`ARG_BITS`,
-  edge values mixed with random bits) and a deterministic sweep of edge
+  edge values mixed with random bits), the same mixture from a seeded
+  ``random.Random`` (:func:`draw_args`) and a deterministic sweep of edge
   values (:func:`sweep_args`). References: null, host values (externref),
   exported functions (funcref).
+* Host modules (:class:`HostImports`): the spectest module by default;
+  the fuzzer's logging functions record their calls with raw bits in each
+  engine, compared after every call.
+* Fuel: wasmtime always runs with it; wasmbox too once it has
+  ``Config.consume_fuel`` (:data:`WASMBOX_FUEL`), and then the fuel left
+  after every call is compared; :data:`FUEL_STATUS` says which.
 
 A disagreement raises :class:`Disagreement` (an AssertionError) whose
 message is a reproducer: file, line, module text, the calls made on the
 instance (just the failing one when it disagrees on fresh instances too),
-and both outcomes.
+and both outcomes; :class:`Crash` (a Disagreement) when wasmbox raised
+something that is not a wasmbox error, or hung.
 
 Where the spec allows nondeterminism -- the sign and payload of a NaN made
 by a float arithmetic instruction -- :func:`floats_agree` accepts any
 result the spec allows, but only for functions that can reach such an
 instruction (:func:`nan_nondeterministic_funcs`); all other results must
-agree bit for bit. NaNs stored to memory or globals are treated the same
+agree bit for bit (a Pair made with ``nans_canonical`` -- the fuzzer's,
+after its ``canonicalize_nans`` -- allows no difference at all). NaNs
+stored to memory or globals are treated the same
 way (:func:`nan_blind_difference`), and wasmbox's state is then set to
 wasmtime's so both continue from the same state. The depth at which the
 call stack is exhausted is implementation defined: when exactly one engine
@@ -47,7 +58,6 @@ depth limit in calls, which no real exhaustion can do.
 from __future__ import annotations
 
 import ctypes
-import functools
 import gc
 import random
 import signal
@@ -61,14 +71,12 @@ from typing import Any, Iterator
 import wasmtime as W
 from hypothesis import strategies as st
 
-from wasmbox import (Config, Engine, FuncType, Linker, Module, Store, Trap, TrapCode, ValType,
-                     WasmboxError)
+from wasmbox import Config, Engine, Linker, Module, Store, Trap, TrapCode, WasmboxError
 from wasmbox.binary import encode_module
 from wasmbox.binary.decode import decode_module
 from wasmbox.exec import numerics as N
 from wasmbox.host.spectest import define_spectest
 from wasmbox.syntax import module as sm
-from wasmbox.syntax.types import F32, F64
 from wasmbox.text.parse import parse_module
 from wasmbox.text.wast import ModuleCommand, parse_script
 
@@ -451,7 +459,7 @@ ARG_PARTS: dict[str, list[tuple[Any, ...]]] = {
 }
 
 
-def _width_mask(t: str) -> int:
+def width_mask(t: str) -> int:
     return M32 if t in ("i32", "f32") else M64
 
 
@@ -463,7 +471,7 @@ def _part_strategy(t: str, part: tuple[Any, ...]) -> st.SearchStrategy[Any]:
     if part[0] == "edges":
         return st.sampled_from(part[1])
     if part[0] == "int":
-        mask = _width_mask(t)
+        mask = width_mask(t)
         return st.integers(part[1], part[2]).map(lambda v: v & mask)
     _, width, low, high = part
     floats = st.floats(width=width, allow_nan=False) if low is None else \
@@ -485,7 +493,7 @@ def draw_bits(rng: random.Random, t: str) -> Any:
     if part[0] == "edges":
         return rng.choice(part[1])
     if part[0] == "int":
-        return rng.randint(part[1], part[2]) & _width_mask(t)
+        return rng.randint(part[1], part[2]) & width_mask(t)
     _, width, low, high = part
     if low is not None:
         return _float_bits(width, rng.uniform(low, high))
@@ -659,78 +667,7 @@ class SpectestImports(HostImports):
             linker.define(store, "spectest", name, item)
 
 
-#: The functions of binaryen's ``fuzzing-support`` module (what ``wasm-opt
-#: -ttf`` of binaryen 108 imports without SIMD) and the type each logs.
-FUZZING_SUPPORT = "fuzzing-support"
-LOG_FUNCS: dict[str, str] = {"log-i32": "i32", "log-i64": "i64", "log-f32": "f32",
-                             "log-f64": "f64"}
-#: The host module behind the log shim (see FuzzingSupportImports).
-LOG_HOST = "fuzzing-support-host"
-
-
-def log_shim_text() -> str:
-    """WAT of the log shim: it exports each LOG_FUNCS function and passes its
-    argument on, floats reinterpreted as integers, to the same name in
-    LOG_HOST."""
-    out = ["(module"]
-    for k, (name, t) in enumerate(LOG_FUNCS.items()):
-        out.append(f'  (import "{LOG_HOST}" "{name}" (func $h{k} (param {_AS_INT.get(t, t)})))')
-    for k, (name, t) in enumerate(LOG_FUNCS.items()):
-        out.append(f'  (func (export "{name}") (param {t}) local.get 0 {_TO_INT.get(t, "")} '
-                   f"call $h{k})")
-    out.append(")")
-    return "\n".join(out)
-
-
-class FuzzingSupportImports(HostImports):
-    """binaryen's ``fuzzing-support`` logging functions, each logging
-    ``(name, type, bits)``.
-
-    Both engines get them through the same Wasm *log shim*
-    (:func:`log_shim_text`), which hands the host the argument's bits as an
-    integer: wasmtime-py would pass an f32 through a C double, quieting a
-    signalling NaN. Since the shim is Wasm in both engines, both run exactly
-    the same code, and fuel (where both have it) is charged alike.
-    """
-
-    provided = frozenset((FUZZING_SUPPORT, n) for n in LOG_FUNCS)
-
-    def __init__(self) -> None:
-        data = W.wat2wasm(log_shim_text())
-        self._wb_shim = Module(WB_ENGINE, data)
-        self._wt_shim = W.Module(WT_ENGINE, data)
-
-    def define_wasmbox(self, linker: Linker, store: Store, log: list[LogEntry]) -> None:
-        for name, t in LOG_FUNCS.items():
-            it = _AS_INT.get(t, t)
-            mask = M32 if it == "i32" else M64
-
-            def record(bits: int, name: str = name, t: str = t, mask: int = mask) -> None:
-                log.append((name, t, bits & mask))
-
-            linker.define_raw_func(LOG_HOST, name, FuncType([getattr(ValType, it)()], []), record)
-        linker.define_instance(store, FUZZING_SUPPORT, linker.instantiate(store, self._wb_shim))
-
-    def define_wasmtime(self, linker: W.Linker, store: W.Store, log: list[LogEntry]) -> None:
-        for name, t in LOG_FUNCS.items():
-            it = _AS_INT.get(t, t)
-            mask = M32 if it == "i32" else M64
-
-            def record(bits: int, name: str = name, t: str = t, mask: int = mask) -> None:
-                log.append((name, t, bits & mask))
-
-            f = W.Func(store, W.FuncType([getattr(W.ValType, it)()], []), record)
-            linker.define(store, LOG_HOST, name, f)
-        linker.define_instance(store, FUZZING_SUPPORT, linker.instantiate(store, self._wt_shim))
-
-
 SPECTEST = SpectestImports()
-
-
-@functools.cache
-def fuzzing_support() -> FuzzingSupportImports:
-    """The one FuzzingSupportImports (its shim compiled once per process)."""
-    return FuzzingSupportImports()
 
 
 def _type_name(t: Any) -> str:
@@ -775,9 +712,9 @@ def _wat_name(name: str) -> str:
     return '"' + "".join(f"\\{b:02x}" for b in name.encode("utf-8")) + '"'
 
 
-_AS_INT = {"f32": "i32", "f64": "i64"}
-_TO_INT = {"f32": "i32.reinterpret_f32", "f64": "i64.reinterpret_f64"}
-_FROM_INT = {"f32": "f32.reinterpret_i32", "f64": "f64.reinterpret_i64"}
+AS_INT = {"f32": "i32", "f64": "i64"}
+TO_INT = {"f32": "i32.reinterpret_f32", "f64": "i64.reinterpret_f64"}
+FROM_INT = {"f32": "f32.reinterpret_i32", "f64": "f64.reinterpret_i64"}
 
 
 def _probe_body(f: ExportedFunc) -> list[str]:
@@ -788,16 +725,16 @@ def _probe_body(f: ExportedFunc) -> list[str]:
     body = []
     for i, p in enumerate(f.params):
         body.append(f"local.get {i}")
-        if p in _FROM_INT:
-            body.append(_FROM_INT[p])
+        if p in FROM_INT:
+            body.append(FROM_INT[p])
     body.append("call")
     n = len(f.params)
     for j in reversed(range(len(f.results))):
         body.append(f"local.set {n + j}")
     for j, r in enumerate(f.results):
         body.append(f"local.get {n + j}")
-        if r in _TO_INT:
-            body.append(_TO_INT[r])
+        if r in TO_INT:
+            body.append(TO_INT[r])
     return body
 
 
@@ -824,15 +761,15 @@ def probe_text(funcs: list[ExportedFunc], globals_: list[ExportedGlobal]) -> str
         ty = f"(mut {g.type})" if g.mutable else g.type
         out.append(f"  (import \"t\" {_wat_name(g.name)} (global $h{k} {ty}))")
     for k, f in enumerate(funcs):
-        ps = " ".join(_AS_INT.get(p, p) for p in f.params)
-        rs = " ".join(_AS_INT.get(r, r) for r in f.results)
+        ps = " ".join(AS_INT.get(p, p) for p in f.params)
+        rs = " ".join(AS_INT.get(r, r) for r in f.results)
         body = [f"call $i{k}" if ins == "call" else ins for ins in _probe_body(f)]
         locs = " ".join(f.results)
         out.append(f"  (func (export \"c{k}\") (param {ps}) (result {rs}) (local {locs})\n    "
                    + " ".join(body) + ")")
     for k, g in enumerate(globals_):
-        rt = _AS_INT.get(g.type, g.type)
-        conv = _TO_INT.get(g.type, "")
+        rt = AS_INT.get(g.type, g.type)
+        conv = TO_INT.get(g.type, "")
         out.append(f"  (func (export \"g{k}\") (result {rt}) global.get $h{k} {conv})")
     out.append(")")
     return "\n".join(out)
@@ -873,61 +810,6 @@ def nan_nondeterministic_funcs(m: sm.Module) -> set[int]:
     return result
 
 
-#: The positive canonical NaN of each float type.
-CANONICAL_NAN = {"f32": 0x7FC00000, "f64": 0x7FF8000000000000}
-
-
-def _canonical_nan_code(t: str) -> list[sm.Instr]:
-    """The positive canonical NaN of float type t as an integer constant and
-    a reinterpret: not a NaN constant, so that code made by
-    canonicalize_nans does not meet an engine's bugs with NaN constants."""
-    it = "i32" if t == "f32" else "i64"
-    return [sm.Instr(f"{it}.const", (CANONICAL_NAN[t],)), sm.Instr(f"{t}.reinterpret_{it}")]
-
-
-def canonicalize_nans(data: bytes) -> bytes:
-    """data with every NaN-nondeterministic instruction (NAN_NONDETERMINISTIC)
-    followed by code that replaces a NaN result by the positive canonical
-    NaN: ``local.set $t; <i>.const bits; <t>.reinterpret_<i>; local.get
-    $t; local.get $t; local.get $t; <t>.ne; select`` (a fresh local per
-    function and type).
-
-    The spec lets such an instruction give any NaN of a set (sign and, for
-    non-canonical NaN operands, payload are free), and a random module
-    feeds those bits on into integers (reinterpret), signs (copysign) and
-    branches, where no rule can tell an allowed difference from a bug.
-    After this both engines must agree bit for bit everywhere; whether a
-    result is a NaN at all is still compared. Bits of NaNs that are only
-    moved (loads, stores, locals, globals, reinterpret, neg, abs,
-    copysign, constants) are not touched. Raises what decoding and
-    encoding raise.
-    """
-    m = decode_module(data)
-    types = [sub.comp for rec in m.types for sub in rec.subtypes]
-    changed = False
-    for f in m.funcs:
-        if not any(ins.op in NAN_NONDETERMINISTIC for ins in f.body):
-            continue
-        changed = True
-        n_locals = len(types[f.type_index].params) + len(f.locals)
-        tmp: dict[str, int] = {}
-        body: list[sm.Instr] = []
-        for ins in f.body:
-            body.append(ins)
-            if ins.op not in NAN_NONDETERMINISTIC:
-                continue
-            t = ins.op[:3]  # the result type: f32.demote_f64 -> f32, f64.add -> f64
-            if t not in tmp:
-                tmp[t] = n_locals + len(tmp)
-                f.locals.append(F32 if t == "f32" else F64)
-            x = tmp[t]
-            body += [sm.Instr("local.set", (x,)), *_canonical_nan_code(t),
-                     sm.Instr("local.get", (x,)), sm.Instr("local.get", (x,)),
-                     sm.Instr("local.get", (x,)), sm.Instr(f"{t}.ne"), sm.Instr("select")]
-        f.body = body
-    return encode_module(m) if changed else data
-
-
 AUGMENT_PREFIX = "diff-support:"
 
 
@@ -959,9 +841,9 @@ class Pair:
 
     ``imports`` are the host modules both engines get (the spectest module
     by default). With ``nans_canonical`` the module's NaN-nondeterministic
-    instructions are known to be followed by a canonicalisation
-    (:func:`canonicalize_nans`): nothing is then NaN-nondeterministic and
-    every float must agree bit for bit.
+    instructions are known to be followed by a canonicalisation (the
+    fuzzer's ``canonicalize_nans``): nothing is then NaN-nondeterministic
+    and every float must agree bit for bit.
 
     Raises Disagreement when the engines disagree on the exports' types,
     and what the engines raise for a module they cannot load (a failure:

@@ -131,7 +131,7 @@ def test_short_run_covers_the_features():
     assert not any(op.startswith(("v128", "i8x16", "i16x8", "i32x4", "f32x4", "i64x2", "f64x2"))
                    or "atomic" in op or op in ("return_call", "throw", "try") for op in ops)
     imports = {(i.module, i.name) for m in mods for i in m.imports}
-    assert imports <= D.fuzzing_support().provided, imports
+    assert imports <= F.fuzzing_support().provided, imports
 
 
 def test_missing_binaryen_fails_clearly(monkeypatch):
@@ -158,7 +158,7 @@ _LOGGER = """
 
 def _pair(wat: str, nans_canonical: bool = False) -> D.Pair:
     data = D.W.wat2wasm(wat)
-    return D.Pair(D.ModuleCase("test", 0, data, wat), D.fuzzing_support(), nans_canonical)
+    return D.Pair(D.ModuleCase("test", 0, data, wat), F.fuzzing_support(), nans_canonical)
 
 
 def test_log_shim_keeps_raw_bits_in_both_engines():
@@ -218,8 +218,8 @@ _NANS = """
 
 
 def test_canonicalize_nans_makes_nan_results_canonical_in_both_engines():
-    canon = D.canonicalize_nans(D.W.wat2wasm(_NANS))
-    pair = D.Pair(D.ModuleCase("test", 0, canon, _NANS), D.fuzzing_support(),
+    canon = F.canonicalize_nans(D.W.wat2wasm(_NANS))
+    pair = D.Pair(D.ModuleCase("test", 0, canon, _NANS), F.fuzzing_support(),
                   nans_canonical=True)
     assert not pair.nondeterministic
     funcs = {f.name: f for f in pair.callable}
@@ -231,12 +231,12 @@ def test_canonicalize_nans_makes_nan_results_canonical_in_both_engines():
         assert s.stats.counts["calls compared: ok"] == 4
         ex, store = s.wb_exports, s.wb_store
         nan = D.N.f32_from_bits(0xFFC00000)
-        assert D.N.f32_to_bits(ex["add"].call_raw(store, [nan, 1.0])[0]) == D.CANONICAL_NAN["f32"]
-        assert ex["sqrt"].call_raw(store, [-1.0])[0] == D.CANONICAL_NAN["f64"]
+        assert D.N.f32_to_bits(ex["add"].call_raw(store, [nan, 1.0])[0]) == F.CANONICAL_NAN["f32"]
+        assert ex["sqrt"].call_raw(store, [-1.0])[0] == F.CANONICAL_NAN["f64"]
         snan = D.N.f32_from_bits(0x7FA00001)
         assert D.N.f32_to_bits(ex["neg"].call_raw(store, [snan])[0]) == 0xFFA00001
     plain = D.W.wat2wasm('(module (func (export "f") (result f32) (f32.neg (f32.const 1))))')
-    assert D.canonicalize_nans(plain) == plain
+    assert F.canonicalize_nans(plain) == plain
 
 
 def test_draw_args_is_deterministic_and_typed():

@@ -8,10 +8,13 @@ comparison itself is ``tests/diff_support.py``'s (:class:`Pair`,
 
 * :func:`generate` -- seed -> input bytes from a seeded PRNG -> ``wasm-opt
   -ttf`` with exactly the features wasmbox runs (:data:`FEATURE_FLAGS`),
-  varied per seed (reference types, a 64-bit memory, an optimisation
-  level). Raises :class:`BinaryenMissing` when wasm-opt is not installed.
+  varied per seed (reference types, a 64-bit memory, a spec-suite module
+  to start from, an optimisation level). Raises :class:`BinaryenMissing`
+  when wasm-opt is not installed.
+* :func:`fuzzing_support` -- binaryen's ``fuzzing-support`` log imports for
+  both engines (a :class:`diff_support.HostImports`).
 * :func:`run_module` -- load in both engines (validity must agree), make
-  NaN results deterministic (``diff_support.canonicalize_nans``), call
+  NaN results deterministic (:func:`canonicalize_nans`), call
   every export in export order with a few argument lists on one instance
   per engine, compare; returns a :class:`ModuleResult` with a
   :class:`Finding` per disagreement (after one, the next export goes on
@@ -52,13 +55,13 @@ if str(TESTS) not in sys.path:
 import wasmtime as W  # noqa: E402
 
 import diff_support as D  # noqa: E402
-from wasmbox import Module, WasmboxError  # noqa: E402
+from wasmbox import FuncType, Linker, Module, Store, ValType, WasmboxError  # noqa: E402
 from wasmbox.binary import encode_module  # noqa: E402
 from wasmbox.binary.decode import decode_module  # noqa: E402
 from wasmbox.paths import suite_files  # noqa: E402
 from wasmbox.syntax import module as sm  # noqa: E402
 from wasmbox.syntax.opcodes import BLOCK_OPENERS, OPS  # noqa: E402
-from wasmbox.syntax.types import AddrType  # noqa: E402
+from wasmbox.syntax.types import F32, F64, AddrType  # noqa: E402
 from wasmbox.text.print import print_module  # noqa: E402
 
 #: Where the regression cases live.
@@ -120,6 +123,138 @@ WASM_OPT_SECONDS = 60
 REF_TYPES_INVALID = ("reference-types module refused by both engines (binaryen 108 "
                      "writes typed function references / anyref); made again without "
                      "reference types")
+
+
+# ------------------------------------------------------------------ host module, NaNs
+
+#: The functions of binaryen's ``fuzzing-support`` module (what ``wasm-opt
+#: -ttf`` of binaryen 108 imports without SIMD) and the type each logs.
+FUZZING_SUPPORT = "fuzzing-support"
+LOG_FUNCS: dict[str, str] = {"log-i32": "i32", "log-i64": "i64", "log-f32": "f32",
+                             "log-f64": "f64"}
+#: The host module behind the log shim (see FuzzingSupportImports).
+LOG_HOST = "fuzzing-support-host"
+
+
+def log_shim_text() -> str:
+    """WAT of the log shim: it exports each LOG_FUNCS function and passes its
+    argument on, floats reinterpreted as integers, to the same name in
+    LOG_HOST."""
+    out = ["(module"]
+    for k, (name, t) in enumerate(LOG_FUNCS.items()):
+        out.append(f'  (import "{LOG_HOST}" "{name}" (func $h{k} (param {D.AS_INT.get(t, t)})))')
+    for k, (name, t) in enumerate(LOG_FUNCS.items()):
+        out.append(f'  (func (export "{name}") (param {t}) local.get 0 {D.TO_INT.get(t, "")} '
+                   f"call $h{k})")
+    out.append(")")
+    return "\n".join(out)
+
+
+def _recorder(log: list[D.LogEntry], name: str, t: str) -> Any:
+    """The host function behind log function name: it records the bits it
+    gets (an integer of t's width; wasmtime's are signed) in log."""
+    mask = D.width_mask(t)
+
+    def record(bits: int) -> None:
+        log.append((name, t, bits & mask))
+
+    return record
+
+
+class FuzzingSupportImports(D.HostImports):
+    """binaryen's ``fuzzing-support`` logging functions, each logging
+    ``(name, type, bits)``.
+
+    Both engines get them through the same Wasm *log shim*
+    (:func:`log_shim_text`), which hands the host the argument's bits as an
+    integer: wasmtime-py would pass an f32 through a C double, quieting a
+    signalling NaN. Since the shim is Wasm in both engines, both run exactly
+    the same code, and fuel (where both have it) is charged alike.
+    """
+
+    provided = frozenset((FUZZING_SUPPORT, n) for n in LOG_FUNCS)
+
+    def __init__(self) -> None:
+        data = W.wat2wasm(log_shim_text())
+        self._wb_shim = Module(D.WB_ENGINE, data)
+        self._wt_shim = W.Module(D.WT_ENGINE, data)
+
+    def define_wasmbox(self, linker: Linker, store: Store, log: list[D.LogEntry]) -> None:
+        for name, t in LOG_FUNCS.items():
+            it = D.AS_INT.get(t, t)
+            linker.define_raw_func(LOG_HOST, name, FuncType([getattr(ValType, it)()], []),
+                                   _recorder(log, name, t))
+        linker.define_instance(store, FUZZING_SUPPORT, linker.instantiate(store, self._wb_shim))
+
+    def define_wasmtime(self, linker: W.Linker, store: W.Store, log: list[D.LogEntry]) -> None:
+        for name, t in LOG_FUNCS.items():
+            it = D.AS_INT.get(t, t)
+            f = W.Func(store, W.FuncType([getattr(W.ValType, it)()], []), _recorder(log, name, t))
+            linker.define(store, LOG_HOST, name, f)
+        linker.define_instance(store, FUZZING_SUPPORT, linker.instantiate(store, self._wt_shim))
+
+
+@functools.cache
+def fuzzing_support() -> FuzzingSupportImports:
+    """The one FuzzingSupportImports (its shim compiled once per process)."""
+    return FuzzingSupportImports()
+
+
+
+#: The positive canonical NaN of each float type.
+CANONICAL_NAN = {"f32": 0x7FC00000, "f64": 0x7FF8000000000000}
+
+
+def _canonical_nan_code(t: str) -> list[sm.Instr]:
+    """The positive canonical NaN of float type t as an integer constant and
+    a reinterpret: not a NaN constant, so that code made by
+    canonicalize_nans does not meet an engine's bugs with NaN constants."""
+    it = "i32" if t == "f32" else "i64"
+    return [sm.Instr(f"{it}.const", (CANONICAL_NAN[t],)), sm.Instr(f"{t}.reinterpret_{it}")]
+
+
+def canonicalize_nans(data: bytes) -> bytes:
+    """data with every NaN-nondeterministic instruction (diff_support.NAN_NONDETERMINISTIC)
+    followed by code that replaces a NaN result by the positive canonical
+    NaN: ``local.set $t; <i>.const bits; <t>.reinterpret_<i>; local.get
+    $t; local.get $t; local.get $t; <t>.ne; select`` (a fresh local per
+    function and type).
+
+    The spec lets such an instruction give any NaN of a set (sign and, for
+    non-canonical NaN operands, payload are free), and a random module
+    feeds those bits on into integers (reinterpret), signs (copysign) and
+    branches, where no rule can tell an allowed difference from a bug.
+    After this both engines must agree bit for bit everywhere; whether a
+    result is a NaN at all is still compared. Bits of NaNs that are only
+    moved (loads, stores, locals, globals, reinterpret, neg, abs,
+    copysign, constants) are not touched. Raises what decoding and
+    encoding raise.
+    """
+    m = decode_module(data)
+    types = [sub.comp for rec in m.types for sub in rec.subtypes]
+    changed = False
+    for f in m.funcs:
+        if not any(ins.op in D.NAN_NONDETERMINISTIC for ins in f.body):
+            continue
+        changed = True
+        n_locals = len(types[f.type_index].params) + len(f.locals)
+        tmp: dict[str, int] = {}
+        body: list[sm.Instr] = []
+        for ins in f.body:
+            body.append(ins)
+            if ins.op not in D.NAN_NONDETERMINISTIC:
+                continue
+            t = ins.op[:3]  # the result type: f32.demote_f64 -> f32, f64.add -> f64
+            if t not in tmp:
+                tmp[t] = n_locals + len(tmp)
+                f.locals.append(F32 if t == "f32" else F64)
+            x = tmp[t]
+            body += [sm.Instr("local.set", (x,)), *_canonical_nan_code(t),
+                     sm.Instr("local.get", (x,)), sm.Instr("local.get", (x,)),
+                     sm.Instr("local.get", (x,)), sm.Instr(f"{t}.ne"), sm.Instr("select")]
+        f.body = body
+    return encode_module(m) if changed else data
+
 
 
 class BinaryenMissing(RuntimeError):
@@ -401,9 +536,9 @@ def _printed(data: bytes) -> str | None:
 def make_pair(data: bytes, where: str) -> D.Pair:
     """The Pair of a module as generated: NaN results canonicalised, the
     fuzzing-support imports, text for reproducers. Raises what Pair raises."""
-    canon = D.canonicalize_nans(data)
+    canon = canonicalize_nans(data)
     case = D.ModuleCase("binaryen", 0, canon, _printed(canon), label=where)
-    return D.Pair(case, D.fuzzing_support(), nans_canonical=True)
+    return D.Pair(case, fuzzing_support(), nans_canonical=True)
 
 
 def zero_args(params: tuple[str, ...]) -> list[Any]:
@@ -443,7 +578,7 @@ def _run(gen: Generated, res: ModuleResult, calls_per_export: int) -> None:
     if data is None:
         return
     where = where_of(gen.seed)
-    missing = D.fuzzing_support().missing(decode_module(data))
+    missing = fuzzing_support().missing(decode_module(data))
     if missing:
         res.skipped["imports that neither engine provides: " + ", ".join(missing)] += 1
         return
@@ -991,7 +1126,7 @@ def save_case(finding: Finding, data: bytes, calls: list[tuple[str, list[Any]]],
         "found_by": "tools/fuzz.py: binaryen 108 wasm-opt -ttf, minimised by fuzz_support.Reducer",
         "seed": finding.seed,
         "wasm_opt_flags": finding.flags,
-        "nans": "canonicalised when replaying (diff_support.canonicalize_nans)",
+        "nans": "canonicalised when replaying (fuzz_support.canonicalize_nans)",
         "kind": finding.kind,
         "signature": outcome.signature,
         "export": outcome.export,
