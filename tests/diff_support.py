@@ -1,7 +1,8 @@
 """Differential testing support: run the same Wasm module in wasmbox and in
 wasmtime (the reference engine) and compare what the two do.
 
-Used by ``tests/test_differential_wasmtime.py``. The pieces:
+Used by ``tests/test_differential_wasmtime.py`` and by the binaryen
+fuzzer (``tools/fuzz_support.py``, docs/fuzzing.md). The pieces:
 
 * :func:`load_file_cases` -- the plain ``module`` commands of one ``.wast``
   file (text, binary and quote modules) as binary modules, with the reasons
@@ -23,20 +24,30 @@ Used by ``tests/test_differential_wasmtime.py``. The pieces:
   kinds), then memories and globals; :meth:`Session.check_state` also
   compares tables.
 * Argument values: Hypothesis strategies per value type (:data:`ARG_BITS`,
-  edge values mixed with random bits) and a deterministic sweep of edge
+  edge values mixed with random bits), the same mixture from a seeded
+  ``random.Random`` (:func:`draw_args`) and a deterministic sweep of edge
   values (:func:`sweep_args`). References: null, host values (externref),
   exported functions (funcref).
+* Host modules (:class:`HostImports`): the spectest module by default;
+  the fuzzer's logging functions record their calls with raw bits in each
+  engine, compared after every call.
+* Fuel: wasmtime always runs with it; wasmbox too once it has
+  ``Config.consume_fuel`` (:data:`WASMBOX_FUEL`), and then the fuel left
+  after every call is compared; :data:`FUEL_STATUS` says which.
 
 A disagreement raises :class:`Disagreement` (an AssertionError) whose
 message is a reproducer: file, line, module text, the calls made on the
 instance (just the failing one when it disagrees on fresh instances too),
-and both outcomes.
+and both outcomes; :class:`Crash` (a Disagreement) when wasmbox raised
+something that is not a wasmbox error, or hung.
 
 Where the spec allows nondeterminism -- the sign and payload of a NaN made
 by a float arithmetic instruction -- :func:`floats_agree` accepts any
 result the spec allows, but only for functions that can reach such an
 instruction (:func:`nan_nondeterministic_funcs`); all other results must
-agree bit for bit. NaNs stored to memory or globals are treated the same
+agree bit for bit (a Pair made with ``nans_canonical`` -- the fuzzer's,
+after its ``canonicalize_nans`` -- allows no difference at all). NaNs
+stored to memory or globals are treated the same
 way (:func:`nan_blind_difference`), and wasmbox's state is then set to
 wasmtime's so both continue from the same state. The depth at which the
 call stack is exhausted is implementation defined: when exactly one engine
@@ -48,8 +59,10 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import random
 import signal
 import threading
+import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +71,7 @@ from typing import Any, Iterator
 import wasmtime as W
 from hypothesis import strategies as st
 
-from wasmbox import Config, Engine, Linker, Module, Store, Trap
+from wasmbox import Config, Engine, Linker, Module, Store, Trap, TrapCode, WasmboxError
 from wasmbox.binary import encode_module
 from wasmbox.binary.decode import decode_module
 from wasmbox.exec import numerics as N
@@ -69,8 +82,13 @@ from wasmbox.text.wast import ModuleCommand, parse_script
 
 # ------------------------------------------------------------------ limits
 
-#: Fuel for one call in wasmtime (roughly one unit per instruction).
+#: Fuel for one call (roughly one unit per instruction; see
+#: :data:`WASMBOX_FUEL` for which engines get it).
 FUEL = 100_000
+#: Fuel for instantiation (constant expressions, segments and the start
+#: function consume fuel in wasmtime): plenty, so that only a start
+#: function that does not terminate runs out. Per-call fuel is set after.
+INSTANTIATION_FUEL = 100_000_000
 #: Both engines refuse to grow a memory past this many pages (64 MiB), so a
 #: random ``memory.grow`` cannot eat the machine and both fail alike.
 MEMORY_PAGES_LIMIT = 1024
@@ -96,6 +114,8 @@ SMALL_MEMORY_BYTES = 1 << 20
 MAX_HISTORY = 200
 #: Module text longer than this is cut in a reproducer (file and line are given).
 MAX_SOURCE = 4000
+#: Entries (frames, mostly) of wasmbox's traceback shown for a crash.
+CRASH_TRACEBACK_ENTRIES = 8
 
 M32 = 0xFFFFFFFF
 M64 = 0xFFFFFFFFFFFFFFFF
@@ -112,7 +132,55 @@ NAN_NONDETERMINISTIC = frozenset(
 
 
 class Disagreement(AssertionError):
-    """The engines disagree; the message is a reproducer."""
+    """The engines disagree; the message is a reproducer.
+
+    ``aspect`` says what differs ("result", "trap", "log", "fuel", "memory",
+    "global", "table", "instantiation", "exports", "error"); ``export`` is
+    the function whose call disagreed (None outside calls); ``calls`` the
+    calls that lead to it on fresh instances, as ``(export name, raw
+    argument bits)`` pairs, the failing call last (set by
+    :meth:`Session.call`: just the failing call when it disagrees on
+    fresh instances too). ``detail`` narrows the aspect down (which
+    result value and its type, which trap against what, which memory or
+    global, ...). ``wasmbox`` and ``wasmtime`` are what each engine did,
+    in words (empty when not known). Minimisers keep a candidate when it
+    fails with the same :meth:`signature`.
+    """
+
+    def __init__(self, message: str, aspect: str = "", export: str | None = None,
+                 detail: str = "") -> None:
+        super().__init__(message)
+        self.aspect = aspect
+        self.export = export
+        self.detail = detail
+        self.calls: list[tuple[str, list[Any]]] = []
+        self.wasmbox = ""
+        self.wasmtime = ""
+
+    @property
+    def kind(self) -> str:
+        """"divergence" (the engines disagree) or "crash" (see :class:`Crash`)."""
+        return "divergence"
+
+    def signature(self) -> str:
+        """What must stay the same while a reproducer is minimised."""
+        return f"{self.kind} {self.aspect} {self.export or '-'} {self.detail}".rstrip()
+
+
+class Crash(Disagreement):
+    """wasmbox failed as no engine may: it raised something other than its
+    own error classes (:class:`~wasmbox.errors.WasmboxError`), or a call
+    hung (ran past WASMBOX_CALL_SECONDS after wasmtime finished it within
+    fuel). ``error`` names the exception type."""
+
+    def __init__(self, message: str, aspect: str = "", export: str | None = None,
+                 error: str = "") -> None:
+        super().__init__(message, aspect, export, detail=error)
+        self.error = error
+
+    @property
+    def kind(self) -> str:
+        return "crash"
 
 
 class CallTimeout(Exception):
@@ -130,10 +198,13 @@ class ModuleCase:
     line: int
     data: bytes
     source: str | None  # the text, for reproducers (None for binary modules)
+    #: Says where the module comes from when it is not a script's (e.g. a
+    #: fuzzer's seed); replaces file:line in reproducers.
+    label: str | None = None
 
     @property
     def where(self) -> str:
-        return f"{self.file}:{self.line}"
+        return self.label if self.label is not None else f"{self.file}:{self.line}"
 
 
 @dataclass
@@ -370,38 +441,72 @@ def _f32_value_bits(x: float) -> int:
     return N.f32_to_bits(N.f32_round(x))
 
 
+#: The mixture of raw argument bits per type, shared by ARG_BITS
+#: (Hypothesis) and draw_bits (a seeded random.Random); each part is
+#: equally likely. Parts: ("edges", values); ("int", low, high), taken
+#: modulo the type's width; ("float", width, low, high), a float that is
+#: not NaN (any, infinities included, when low is None).
+ARG_PARTS: dict[str, list[tuple[Any, ...]]] = {
+    "externref": [("edges", EXTERN_VALUES)],
+    "funcref": [("edges", FUNC_VALUES)],
+    "i32": [("edges", _I32_EDGES), ("int", 0, 70), ("int", 0, 0x10010), ("int", 0, M32),
+            ("int", -(1 << 31), (1 << 31) - 1)],
+    "i64": [("edges", _I64_EDGES), ("int", 0, 70), ("int", 0, 0x10010), ("int", 0, M64),
+            ("int", -(1 << 31), (1 << 31) - 1)],
+    "f32": [("edges", _F32_EDGES), ("float", 32, None, None), ("float", 32, -1e6, 1e6),
+            ("int", 0, M32)],
+    "f64": [("edges", _F64_EDGES), ("float", 64, None, None), ("float", 64, -1e6, 1e6),
+            ("int", 0, M64)],
+}
+
+
+def width_mask(t: str) -> int:
+    return M32 if t in ("i32", "f32") else M64
+
+
+def _float_bits(width: int, x: float) -> int:
+    return _f32_value_bits(x) if width == 32 else N.f64_to_bits(x)
+
+
+def _part_strategy(t: str, part: tuple[Any, ...]) -> st.SearchStrategy[Any]:
+    if part[0] == "edges":
+        return st.sampled_from(part[1])
+    if part[0] == "int":
+        mask = width_mask(t)
+        return st.integers(part[1], part[2]).map(lambda v: v & mask)
+    _, width, low, high = part
+    floats = st.floats(width=width, allow_nan=False) if low is None else \
+        st.floats(low, high, width=width)
+    return floats.map(lambda x: _float_bits(width, x))
+
+
 #: Raw argument bits per numeric type (unsigned ints; floats as IEEE bits);
 #: for reference types, the values of EDGES.
 ARG_BITS: dict[str, st.SearchStrategy[Any]] = {
-    "externref": st.sampled_from(EXTERN_VALUES),
-    "funcref": st.sampled_from(FUNC_VALUES),
-    "i32": st.one_of(
-        st.sampled_from(_I32_EDGES),
-        st.integers(0, 70),
-        st.integers(0, 0x10010),
-        st.integers(0, M32),
-        st.integers(-(1 << 31), (1 << 31) - 1).map(lambda v: v & M32),
-    ),
-    "i64": st.one_of(
-        st.sampled_from(_I64_EDGES),
-        st.integers(0, 70),
-        st.integers(0, 0x10010),
-        st.integers(0, M64),
-        st.integers(-(1 << 31), (1 << 31) - 1).map(lambda v: v & M64),
-    ),
-    "f32": st.one_of(
-        st.sampled_from(_F32_EDGES),
-        st.floats(width=32, allow_nan=False).map(_f32_value_bits),
-        st.floats(-1e6, 1e6, width=32).map(_f32_value_bits),
-        st.integers(0, M32),
-    ),
-    "f64": st.one_of(
-        st.sampled_from(_F64_EDGES),
-        st.floats(allow_nan=False).map(N.f64_to_bits),
-        st.floats(-1e6, 1e6).map(N.f64_to_bits),
-        st.integers(0, M64),
-    ),
+    t: st.one_of(*(_part_strategy(t, part) for part in parts)) for t, parts in ARG_PARTS.items()
 }
+
+
+def draw_bits(rng: random.Random, t: str) -> Any:
+    """Raw argument bits of type t drawn from ARG_PARTS with rng (the same
+    mixture as ARG_BITS, for callers that are not Hypothesis tests)."""
+    part = rng.choice(ARG_PARTS[t])
+    if part[0] == "edges":
+        return rng.choice(part[1])
+    if part[0] == "int":
+        return rng.randint(part[1], part[2]) & width_mask(t)
+    _, width, low, high = part
+    if low is not None:
+        return _float_bits(width, rng.uniform(low, high))
+    while True:
+        b = rng.getrandbits(width)
+        if not (is_nan32(b) if width == 32 else is_nan64(b)):
+            return b
+
+
+def draw_args(rng: random.Random, params: tuple[str, ...]) -> list[Any]:
+    """An argument list (raw bits) for parameter types params (see draw_bits)."""
+    return [draw_bits(rng, t) for t in params]
 
 
 def describe(t: str, b: Any, func_names: list[str] | None = None) -> str:
@@ -439,11 +544,51 @@ def describe(t: str, b: Any, func_names: list[str] | None = None) -> str:
 # ------------------------------------------------------------------ engines
 
 
+def _wasmbox_has_fuel() -> bool:
+    """Whether this wasmbox has wasmtime-compatible fuel: ``Config.consume_fuel``,
+    ``Store.set_fuel``/``Store.get_fuel`` (and the trap code OUT_OF_FUEL)."""
+    return hasattr(Config(), "consume_fuel") and hasattr(Store, "set_fuel") \
+        and hasattr(Store, "get_fuel")
+
+
+#: Whether wasmbox runs with fuel too. When it does, every call gets the
+#: same FUEL in both engines, a call that runs out in one engine must run
+#: out in the other, and after every call that did not run out both must
+#: have the same fuel left (see :meth:`Session._call`, the one place that
+#: compares fuel). When it does not, wasmbox is bounded by the wall clock
+#: (WASMBOX_CALL_SECONDS) and its call depth, a call that runs out of fuel
+#: in wasmtime is not run in wasmbox, and reports must say so
+#: (:data:`FUEL_STATUS`).
+WASMBOX_FUEL = _wasmbox_has_fuel()
+#: One line for summaries: whether fuel bounds and is compared in both engines.
+FUEL_STATUS = ("fuel: both engines, outcome and remaining fuel compared" if WASMBOX_FUEL else
+               "fuel: wasmtime only -- wasmbox has no Config.consume_fuel yet, so it is "
+               "bounded by wall clock and call depth and fuel is NOT compared")
+#: Outcome kinds after which the fuel left must agree (when WASMBOX_FUEL).
+FUEL_COMPARED_KINDS = ("ok",)
+
+#: wasmtime proposals, set to exactly what wasmbox runs: Wasm 2.0 without
+#: SIMD (reference types, bulk memory, multi-value, sign extension,
+#: non-trapping conversions and mutable globals are part of 2.0 and on by
+#: default), memory64 and multiple memories. Everything else is off, so
+#: that a module using it is refused by both engines.
+WASMTIME_FEATURES: dict[str, bool] = {
+    "wasm_reference_types": True, "wasm_bulk_memory": True, "wasm_multi_value": True,
+    "wasm_memory64": True, "wasm_multi_memory": True,
+    "wasm_relaxed_simd": False, "wasm_simd": False, "wasm_threads": False,
+    "wasm_tail_call": False, "wasm_gc": False, "wasm_function_references": False,
+    "wasm_exceptions": False, "wasm_stack_switching": False, "wasm_wide_arithmetic": False,
+    "wasm_custom_page_sizes": False,
+}
+
+
 def _wasmbox_engine() -> Engine:
     cfg = Config()
     cfg.max_memory_pages = MEMORY_PAGES_LIMIT
     cfg.max_table_elements = TABLE_ELEMENTS_LIMIT
     cfg.max_wasm_stack = WASMBOX_MAX_WASM_STACK
+    if WASMBOX_FUEL:
+        cfg.consume_fuel = True
     return Engine(cfg)
 
 
@@ -451,6 +596,8 @@ def _wasmtime_engine() -> W.Engine:
     cfg = W.Config()
     cfg.consume_fuel = True
     cfg.max_wasm_stack = WASMTIME_MAX_WASM_STACK
+    for name, on in WASMTIME_FEATURES.items():
+        setattr(cfg, name, on)
     return W.Engine(cfg)
 
 
@@ -474,6 +621,54 @@ def _wasmtime_spectest(store: W.Store) -> dict[str, Any]:
     items["table"] = W.Table(store, W.TableType(W.ValType.funcref(), W.Limits(10, 20)), None)
     items["memory"] = W.Memory(store, W.MemoryType(W.Limits(1, 2)))
     return items
+
+
+# ------------------------------------------------------------------ host modules
+
+#: A host call recorded in a log: (function name, value type, raw bits).
+LogEntry = tuple[str, str, int]
+
+
+class HostImports:
+    """Host modules that a Pair's module may import, defined alike in both
+    engines (subclasses say which). Calls of logging functions are recorded
+    with the raw bits of their arguments into one list per engine, which
+    :class:`Session` compares after every call."""
+
+    #: (module, name) of every import provided.
+    provided: frozenset[tuple[str, str]] = frozenset()
+
+    def missing(self, m: sm.Module) -> list[str]:
+        """The imports of m that are not provided, as "module.name" (sorted)."""
+        return sorted({f"{i.module}.{i.name}" for i in m.imports
+                       if (i.module, i.name) not in self.provided})
+
+    def define_wasmbox(self, linker: Linker, store: Store, log: list[LogEntry]) -> None:
+        """Define every provided import in a wasmbox linker, for store."""
+        raise NotImplementedError
+
+    def define_wasmtime(self, linker: W.Linker, store: W.Store, log: list[LogEntry]) -> None:
+        """Define every provided import in a wasmtime linker, for store."""
+        raise NotImplementedError
+
+
+class SpectestImports(HostImports):
+    """The ``spectest`` module of the spec scripts (its prints log nothing)."""
+
+    provided = frozenset(("spectest", n) for n in (
+        "print", "print_i32", "print_i64", "print_f32", "print_f64", "print_i32_f32",
+        "print_f64_f64", "global_i32", "global_i64", "global_f32", "global_f64", "table",
+        "memory"))
+
+    def define_wasmbox(self, linker: Linker, store: Store, log: list[LogEntry]) -> None:
+        define_spectest(linker, store)
+
+    def define_wasmtime(self, linker: W.Linker, store: W.Store, log: list[LogEntry]) -> None:
+        for name, item in _wasmtime_spectest(store).items():
+            linker.define(store, "spectest", name, item)
+
+
+SPECTEST = SpectestImports()
 
 
 def _type_name(t: Any) -> str:
@@ -518,9 +713,38 @@ def _wat_name(name: str) -> str:
     return '"' + "".join(f"\\{b:02x}" for b in name.encode("utf-8")) + '"'
 
 
-_AS_INT = {"f32": "i32", "f64": "i64"}
-_TO_INT = {"f32": "i32.reinterpret_f32", "f64": "i64.reinterpret_f64"}
-_FROM_INT = {"f32": "f32.reinterpret_i32", "f64": "f64.reinterpret_i64"}
+AS_INT = {"f32": "i32", "f64": "i64"}
+TO_INT = {"f32": "i32.reinterpret_f32", "f64": "i64.reinterpret_f64"}
+FROM_INT = {"f32": "f32.reinterpret_i32", "f64": "f64.reinterpret_i64"}
+
+
+def _probe_body(f: ExportedFunc) -> list[str]:
+    """The instructions of the probe's function for f: its arguments on the
+    stack (integers reinterpreted as floats), the call (a bare ``call``:
+    probe_text adds the index), the results stored and reloaded (floats
+    reinterpreted as integers)."""
+    body = []
+    for i, p in enumerate(f.params):
+        body.append(f"local.get {i}")
+        if p in FROM_INT:
+            body.append(FROM_INT[p])
+    body.append("call")
+    n = len(f.params)
+    for j in reversed(range(len(f.results))):
+        body.append(f"local.set {n + j}")
+    for j, r in enumerate(f.results):
+        body.append(f"local.get {n + j}")
+        if r in TO_INT:
+            body.append(TO_INT[r])
+    return body
+
+
+def probe_fuel(f: ExportedFunc) -> int:
+    """The fuel wasmtime charges for the probe's own part of a call of f: one
+    unit at function entry and one per instruction (wasmtime charges every
+    operator except nop, drop, block, loop, end, else, return, unreachable,
+    none of which the probe uses)."""
+    return 1 + len(_probe_body(f))
 
 
 def probe_text(funcs: list[ExportedFunc], globals_: list[ExportedGlobal]) -> str:
@@ -538,27 +762,15 @@ def probe_text(funcs: list[ExportedFunc], globals_: list[ExportedGlobal]) -> str
         ty = f"(mut {g.type})" if g.mutable else g.type
         out.append(f"  (import \"t\" {_wat_name(g.name)} (global $h{k} {ty}))")
     for k, f in enumerate(funcs):
-        ps = " ".join(_AS_INT.get(p, p) for p in f.params)
-        rs = " ".join(_AS_INT.get(r, r) for r in f.results)
-        body = []
-        for i, p in enumerate(f.params):
-            body.append(f"local.get {i}")
-            if p in _FROM_INT:
-                body.append(_FROM_INT[p])
-        body.append(f"call $i{k}")
-        n = len(f.params)
-        for j in reversed(range(len(f.results))):
-            body.append(f"local.set {n + j}")
-        for j, r in enumerate(f.results):
-            body.append(f"local.get {n + j}")
-            if r in _TO_INT:
-                body.append(_TO_INT[r])
+        ps = " ".join(AS_INT.get(p, p) for p in f.params)
+        rs = " ".join(AS_INT.get(r, r) for r in f.results)
+        body = [f"call $i{k}" if ins == "call" else ins for ins in _probe_body(f)]
         locs = " ".join(f.results)
         out.append(f"  (func (export \"c{k}\") (param {ps}) (result {rs}) (local {locs})\n    "
                    + " ".join(body) + ")")
     for k, g in enumerate(globals_):
-        rt = _AS_INT.get(g.type, g.type)
-        conv = _TO_INT.get(g.type, "")
+        rt = AS_INT.get(g.type, g.type)
+        conv = TO_INT.get(g.type, "")
         out.append(f"  (func (export \"g{k}\") (result {rt}) global.get $h{k} {conv})")
     out.append(")")
     return "\n".join(out)
@@ -628,18 +840,26 @@ class Pair:
     Both engines load the same bytes: the module with all its memories,
     tables and globals exported (:func:`export_all_state`).
 
+    ``imports`` are the host modules both engines get (the spectest module
+    by default). With ``nans_canonical`` the module's NaN-nondeterministic
+    instructions are known to be followed by a canonicalisation (the
+    fuzzer's ``canonicalize_nans``): nothing is then NaN-nondeterministic
+    and every float must agree bit for bit.
+
     Raises Disagreement when the engines disagree on the exports' types,
     and what the engines raise for a module they cannot load (a failure:
     the suite's modules are valid).
     """
 
-    def __init__(self, case: ModuleCase) -> None:
+    def __init__(self, case: ModuleCase, imports: HostImports = SPECTEST,
+                 nans_canonical: bool = False) -> None:
         self.case = case
+        self.imports = imports
         data = export_all_state(case.data)
         self.wb_module = Module(WB_ENGINE, data)
         self.wt_module = W.Module(WT_ENGINE, data)
         syntax = self.wb_module.syntax
-        nondet = nan_nondeterministic_funcs(syntax)
+        nondet = set() if nans_canonical else nan_nondeterministic_funcs(syntax)
         #: whether some function of the module may make a NaN nondeterministically
         self.nondeterministic = bool(nondet)
         #: the same per exported function name
@@ -652,24 +872,25 @@ class Pair:
         wb_exports = self.wb_module.exports
         wt_exports = self.wt_module.exports
         if [e.name for e in wb_exports] != [e.name for e in wt_exports]:
-            raise Disagreement(f"{case.where}: export names differ")
+            raise Disagreement(f"{case.where}: export names differ", "exports")
         for e, w in zip(wb_exports, wt_exports):
             ty, wty = e.type, w.type
             if type(ty).__name__ != type(wty).__name__:
                 raise Disagreement(f"{case.where}: export {e.name!r} kinds differ: "
-                                   f"{type(ty).__name__} vs {type(wty).__name__}")
+                                   f"{type(ty).__name__} vs {type(wty).__name__}", "exports")
             if isinstance(wty, W.FuncType):
                 ps = tuple(_type_name(p) for p in ty.params)
                 rs = tuple(_type_name(r) for r in ty.results)
                 if ps != tuple(map(_type_name, wty.params)) or \
                         rs != tuple(map(_type_name, wty.results)):
                     raise Disagreement(f"{case.where}: export {e.name!r} types differ: "
-                                       f"{ps}->{rs} vs {wty.params}->{wty.results}")
+                                       f"{ps}->{rs} vs {wty.params}->{wty.results}", "exports")
                 self.funcs.append(ExportedFunc(e.name, ps, rs))
             elif isinstance(wty, W.GlobalType):
                 t = _type_name(ty.content)
                 if t != _type_name(wty.content) or ty.mutable != wty.mutable:
-                    raise Disagreement(f"{case.where}: export {e.name!r} global types differ")
+                    raise Disagreement(f"{case.where}: export {e.name!r} global types differ",
+                                       "exports")
                 self.globals.append(ExportedGlobal(e.name, t, ty.mutable))
             elif isinstance(wty, W.MemoryType):
                 self.memories.append(e.name)
@@ -708,18 +929,21 @@ class Outcome:
         return self.kind
 
 
-_WT_TRAPS = {
-    W.TrapCode.MEMORY_OUT_OF_BOUNDS: "out of bounds memory access",
-    W.TrapCode.HEAP_MISALIGNED: "misaligned memory access",
-    W.TrapCode.TABLE_OUT_OF_BOUNDS: "out of bounds table access",
-    W.TrapCode.INDIRECT_CALL_TO_NULL: "uninitialized element",
-    W.TrapCode.BAD_SIGNATURE: "indirect call type mismatch",
-    W.TrapCode.INTEGER_OVERFLOW: "integer overflow",
-    W.TrapCode.INTEGER_DIVISION_BY_ZERO: "integer divide by zero",
-    W.TrapCode.BAD_CONVERSION_TO_INTEGER: "invalid conversion to integer",
-    W.TrapCode.UNREACHABLE: "unreachable",
-    W.TrapCode.NULL_REFERENCE: "null reference",
+#: wasmtime's trap codes and the wasmbox TrapCode each one means.
+WT_TRAP_CODES: dict[Any, TrapCode] = {
+    W.TrapCode.MEMORY_OUT_OF_BOUNDS: TrapCode.MEMORY_OUT_OF_BOUNDS,
+    W.TrapCode.TABLE_OUT_OF_BOUNDS: TrapCode.TABLE_OUT_OF_BOUNDS,
+    W.TrapCode.INDIRECT_CALL_TO_NULL: TrapCode.INDIRECT_CALL_TO_NULL,
+    W.TrapCode.BAD_SIGNATURE: TrapCode.BAD_SIGNATURE,
+    W.TrapCode.INTEGER_OVERFLOW: TrapCode.INTEGER_OVERFLOW,
+    W.TrapCode.INTEGER_DIVISION_BY_ZERO: TrapCode.INTEGER_DIVISION_BY_ZERO,
+    W.TrapCode.BAD_CONVERSION_TO_INTEGER: TrapCode.BAD_CONVERSION_TO_INTEGER,
+    W.TrapCode.UNREACHABLE: TrapCode.UNREACHABLE,
+    W.TrapCode.NULL_REFERENCE: TrapCode.NULL_REFERENCE,
+    W.TrapCode.STACK_OVERFLOW: TrapCode.STACK_OVERFLOW,
 }
+#: wasmbox's out-of-fuel trap code, once it has one (see WASMBOX_FUEL).
+WB_OUT_OF_FUEL = getattr(TrapCode, "OUT_OF_FUEL", None)
 
 
 def wasmtime_outcome(exc: BaseException) -> Outcome:
@@ -731,14 +955,16 @@ def wasmtime_outcome(exc: BaseException) -> Outcome:
         return Outcome("fuel")
     if code is W.TrapCode.STACK_OVERFLOW:
         return Outcome("exhausted")
-    if code in _WT_TRAPS:
-        return Outcome("trap", detail=_WT_TRAPS[code])
+    if code in WT_TRAP_CODES:
+        return Outcome("trap", detail=WT_TRAP_CODES[code].value)
     return Outcome("trap", detail=f"wasmtime {code}: {exc.message}")
 
 
 def wasmbox_outcome(exc: Trap) -> Outcome:
-    if exc.code.value == "call stack exhausted":
+    if exc.code is TrapCode.STACK_OVERFLOW:
         return Outcome("exhausted")
+    if WB_OUT_OF_FUEL is not None and exc.code is WB_OUT_OF_FUEL:
+        return Outcome("fuel")
     return Outcome("trap", detail=exc.code.value)
 
 
@@ -821,7 +1047,9 @@ class Session:
 
     Only the functions in ``funcs`` (a group of ``pair.callable``) can be
     called. ``history`` lists the calls made on the current instances (for
-    reproducers). Raises Disagreement.
+    reproducers). Host calls are recorded in ``wb_log``/``wt_log`` (see
+    :class:`HostImports`) and compared after instantiation and after every
+    call. Raises Disagreement (:class:`Crash` when wasmbox crashes).
     """
 
     def __init__(self, pair: Pair, funcs: list[ExportedFunc], stats: Stats) -> None:
@@ -831,6 +1059,8 @@ class Session:
         self.probe_module = pair.probe(funcs)
         self.probe_name = {f.name: f"c{k}" for k, f in enumerate(funcs)}
         self.history: list[Any] = []  # (ExportedFunc, args) or a note
+        self.wb_log: list[LogEntry] = []
+        self.wt_log: list[LogEntry] = []
         self.live = False
         self._start()
 
@@ -853,12 +1083,16 @@ class Session:
         p = self.pair
         self.close()
         self.history = []
+        self.wb_log.clear()
+        self.wt_log.clear()
         wb_exc: BaseException | None = None
         wt_exc: BaseException | None = None
         self.wb_store = Store(WB_ENGINE)
         try:
+            if WASMBOX_FUEL:
+                self.wb_store.set_fuel(INSTANTIATION_FUEL)
             linker = Linker(WB_ENGINE)
-            define_spectest(linker, self.wb_store)
+            p.imports.define_wasmbox(linker, self.wb_store, self.wb_log)
             with GUARD:
                 inst = linker.instantiate(self.wb_store, p.wb_module)
             self.wb_exports = inst.exports(self.wb_store)
@@ -867,22 +1101,31 @@ class Session:
         self.wt_store = W.Store(WT_ENGINE)
         self.wt_store.set_limits(memory_size=MEMORY_PAGES_LIMIT << 16,
                                  table_elements=TABLE_ELEMENTS_LIMIT)
-        self.wt_store.set_fuel(FUEL)
+        self.wt_store.set_fuel(INSTANTIATION_FUEL)
         try:
             # Linker, not Instance.exports: wasmtime-py's exports() wraps every
             # export, which is slow for modules with hundreds of them.
             self.wt_linker = W.Linker(WT_ENGINE)
-            for name, item in _wasmtime_spectest(self.wt_store).items():
-                self.wt_linker.define(self.wt_store, "spectest", name, item)
+            p.imports.define_wasmtime(self.wt_linker, self.wt_store, self.wt_log)
             wt_inst = self.wt_linker.instantiate(self.wt_store, p.wt_module)
             self.wt_linker.define_instance(self.wt_store, "t", wt_inst)
             probe = self.wt_linker.instantiate(self.wt_store, self.probe_module)
             self.wt_probe = probe.exports(self.wt_store)
         except Exception as e:  # noqa: BLE001 - compared below
             wt_exc = e
+        wt_fuel = isinstance(wt_exc, W.Trap) and wasmtime_outcome(wt_exc).kind == "fuel"
+        if wt_fuel and not WASMBOX_FUEL:
+            # a start function that wasmtime did not finish: wasmbox may not either
+            self.live = False
+            self.stats.counts["instantiation out of fuel"] += 1
+            return
+        if wb_exc is not None and not isinstance(wb_exc, WasmboxError):
+            raise self._crash("(instantiation)", wb_exc,
+                              "ok" if wt_exc is None else repr(wt_exc), "instantiation")
         if wb_exc is None and wt_exc is None:
             self.live = True
             self.stats.counts["instances"] += 1
+            self._compare_logs("(instantiation)", p.nondeterministic)
             return
         self.live = False
         if wb_exc is not None and wt_exc is not None:
@@ -891,17 +1134,19 @@ class Session:
             self.stats.counts["instantiation refused by both"] += 1
             if isinstance(wt_exc, W.Trap) and isinstance(wb_exc, Trap):
                 wt = wasmtime_outcome(wt_exc)
-                if wt.kind == "fuel":
+                if wt.kind == "fuel" and wasmbox_outcome(wb_exc).kind == "fuel":
                     self.stats.counts["instantiation out of fuel"] += 1
                     return
                 if wt != wasmbox_outcome(wb_exc):
                     raise Disagreement(f"{p.case.where}: instantiation traps differ: "
-                                       f"wasmbox {wb}, wasmtime {wt.show()}")
+                                       f"wasmbox {wb}, wasmtime {wt.show()}", "instantiation",
+                                       detail="traps")
             return
         raise Disagreement(
             f"{p.case.where}: instantiation: wasmbox "
             f"{'ok' if wb_exc is None else repr(wb_exc)}, wasmtime "
-            f"{'ok' if wt_exc is None else repr(wt_exc)}")
+            f"{'ok' if wt_exc is None else repr(wt_exc)}", "instantiation",
+            detail="wasmbox refuses" if wb_exc is not None else "wasmtime refuses")
 
     def restart(self) -> None:
         """Replace both instances (after a call that only one engine finished)."""
@@ -930,31 +1175,39 @@ class Session:
         return b
 
     # -- calls -------------------------------------------------------------------
-    def call(self, f: ExportedFunc, args: list[int]) -> None:
+    def call(self, f: ExportedFunc, args: list[Any]) -> None:
         """Call f with raw argument bits in both engines and compare.
 
-        Raises Disagreement; when the same call disagrees on fresh instances
-        too, the reproducer shows that call alone.
+        Raises Disagreement (with ``calls`` set); when the same call
+        disagrees on fresh instances too, the reproducer shows that call
+        alone.
         """
         try:
             self._call(f, args)
-        except Disagreement:
+        except Disagreement as first:
+            first.calls = [(g.name, list(a)) for g, a in
+                           (h for h in self.history if isinstance(h, tuple))]
+            first.calls.append((f.name, list(args)))
             if self.history:
                 with Session(self.pair, self.funcs, Stats()) as fresh:
                     try:
                         fresh._call(f, args)
                     except Disagreement as e:
-                        raise Disagreement(str(e)) from None
+                        e.calls = [(f.name, list(args))]
+                        raise e from None
             raise
 
-    def _call(self, f: ExportedFunc, args: list[int]) -> None:
+    def _call(self, f: ExportedFunc, args: list[Any]) -> None:
         if not self.live:
             return
         p = self.pair
         key = (p.case.where, f.name)
         self.stats.attempted_funcs.add(key)
         text = (f, args)
-        self.wt_store.set_fuel(FUEL)
+        self.wb_log.clear()
+        self.wt_log.clear()
+        # FUEL for f itself: the probe's own instructions get their fuel on top.
+        self.wt_store.set_fuel(FUEL + probe_fuel(f))
         try:
             wt_args = [self._wt_arg(t, b) for t, b in zip(f.params, args)]
             res = self.wt_probe[self.probe_name[f.name]](self.wt_store, *wt_args)
@@ -962,24 +1215,22 @@ class Session:
             wt = Outcome("ok", tuple((t, _wt_value_bits(t, v)) for t, v in zip(f.results, rl)))
         except Exception as e:  # noqa: BLE001 - classified
             wt = wasmtime_outcome(e)
-        fuel_used = FUEL - self.wt_store.get_fuel()
-        if wt.kind == "fuel":
+        wt_left = self.wt_store.get_fuel()
+        fuel_used = FUEL - wt_left  # by f (and its callees)
+        if wt.kind == "fuel" and not WASMBOX_FUEL:
             self.stats.counts["calls skipped: wasmtime out of fuel"] += 1
             self.restart()
             return
-        wb_func = self.wb_exports[f.name]
-        try:
-            with GUARD:
-                out = wb_func.call_raw(self.wb_store,
-                                       [self._wb_arg(t, b) for t, b in zip(f.params, args)])
-            wb = Outcome("ok", tuple((t, _wb_value_bits(t, v)) for t, v in zip(f.results, out)))
-        except Trap as e:
-            wb = wasmbox_outcome(e)
-        except CallTimeout as e:
-            raise Disagreement(self._report(text, f"{e}", wt.show())) from None
-        except Exception as e:  # noqa: BLE001 - an engine bug: reported
-            raise Disagreement(self._report(text, f"raises {type(e).__name__}: {e}", wt.show())) \
-                from None
+        wb = self._wasmbox_call(text, f, args, wt)
+        if "fuel" in (wb.kind, wt.kind):  # only when WASMBOX_FUEL
+            if wb.kind != wt.kind:
+                raise self._fail(text, wb.show(), wt.show(), "fuel")
+            # Both ran out: the outcome agrees. State and logs are not compared
+            # (how far into its last piece of code each engine got is its own
+            # business); both instances are replaced.
+            self.stats.counts["calls compared: fuel"] += 1
+            self.restart()
+            return
         if (wb.kind == "exhausted") != (wt.kind == "exhausted"):
             # The depth at which the stack runs out is implementation defined,
             # but wasmbox's budget holds at least max_wasm_stack // (largest
@@ -988,27 +1239,59 @@ class Session:
             frames = [cf.frame for cf in self.pair.wb_module._code._funcs.values()]
             depth = WB_ENGINE.config.max_wasm_stack // max(frames, default=1)
             if wb.kind == "exhausted" and fuel_used < 2 * depth:
-                raise Disagreement(self._report(text, wb.show(), wt.show()
-                                                + f" after only {fuel_used} units of fuel"))
+                raise self._fail(text, wb.show(), wt.show()
+                                 + f" after only {fuel_used} units of fuel", "trap",
+                                 detail="exhausted early")
             self.stats.counts["calls not compared: exactly one engine exhausted the stack"] += 1
             self.restart()
             return
         self._compare(text, f, args, wb, wt)
+        if WASMBOX_FUEL and wb.kind in FUEL_COMPARED_KINDS:
+            wb_left = self.wb_store.get_fuel()
+            if wb_left != wt_left:
+                raise self._fail(text, f"{wb.show()}, {wb_left} fuel left",
+                                 f"{wt.show()}, {wt_left} fuel left", "fuel")
+        self._compare_logs(text, p.nondeterministic_export.get(f.name, False))
         self.history.append(text)  # rendered only for a report
         self.stats.counts["calls compared"] += 1
         self.stats.counts[f"calls compared: {wb.kind}"] += 1
         self.stats.compared_funcs.add(key)
-        self.check_state(full=False)
+        try:
+            self.check_state(full=False)
+        except Disagreement as e:
+            e.export = f.name  # the call that left the state so
+            raise
 
-    def _compare(self, text: Any, f: ExportedFunc, args: list[int], wb: Outcome,
+    def _wasmbox_call(self, text: Any, f: ExportedFunc, args: list[Any], wt: Outcome) -> Outcome:
+        """Run the call in wasmbox (with FUEL when it has fuel). Raises Crash
+        for a hang or an exception that is not wasmbox's, Disagreement for a
+        wasmbox error that is not a trap."""
+        wb_func = self.wb_exports[f.name]
+        if WASMBOX_FUEL:
+            self.wb_store.set_fuel(FUEL)
+        try:
+            with GUARD:
+                out = wb_func.call_raw(self.wb_store,
+                                       [self._wb_arg(t, b) for t, b in zip(f.params, args)])
+            return Outcome("ok", tuple((t, _wb_value_bits(t, v)) for t, v in zip(f.results, out)))
+        except Trap as e:
+            return wasmbox_outcome(e)
+        except WasmboxError as e:
+            raise self._fail(text, f"raises {type(e).__name__}: {e}", wt.show(), "error",
+                             detail=type(e).__name__) from None
+        except Exception as e:  # noqa: BLE001 - a crash: reported
+            raise self._crash(text, e, wt.show(), "call") from None
+
+    def _compare(self, text: Any, f: ExportedFunc, args: list[Any], wb: Outcome,
                  wt: Outcome) -> None:
         if wb.kind != wt.kind or wb.detail != wt.detail:
-            raise Disagreement(self._report(text, wb.show(), wt.show()))
+            raise self._fail(text, wb.show(), wt.show(), "trap",
+                             detail=f"{wb.detail or wb.kind} / {wt.detail or wt.kind}")
         if wb.kind != "ok":
             return
         noncanon_arg = any(_nan_info(t, b)[0] and not _nan_info(t, b)[2]
                            for t, b in zip(f.params, args) if t in ("f32", "f64"))
-        for (t, o), (_, w) in zip(wb.values, wt.values):
+        for k, ((t, o), (_, w)) in enumerate(zip(wb.values, wt.values)):
             if t in ("f32", "f64"):
                 ok = floats_agree(t, o, w, self.pair.nondeterministic_export[f.name],
                                   noncanon_arg)
@@ -1017,8 +1300,34 @@ class Session:
             else:
                 ok = o == w
             if not ok:
-                raise Disagreement(self._report(text, wb.show(), wt.show()))
+                raise self._fail(text, wb.show(), wt.show(), "result", detail=f"value {k} {t}")
 
+    def _compare_logs(self, text: Any, nondeterministic: bool) -> None:
+        """Compare the host calls both engines logged (since the logs were
+        last cleared). Logged floats may differ only as results of a
+        NaN-nondeterministic instruction may (see floats_agree; their
+        inputs are not known, so any arithmetic NaN is accepted)."""
+        wb, wt = self.wb_log, self.wt_log
+        for i, (o, w) in enumerate(zip(wb, wt)):
+            if o == w:
+                continue
+            if o[:2] == w[:2] and o[1] in ("f32", "f64") and \
+                    floats_agree(o[1], o[2], w[2], nondeterministic, True):
+                self.stats.counts["logged floats differing only as the spec allows (NaN)"] += 1
+                continue
+            raise self._fail(text, f"host call {i}: {show_log(o)}", f"host call {i}: {show_log(w)}",
+                             "log", context=_log_context(wt, i), detail=f"{o[0]} / {w[0]}")
+        if len(wb) != len(wt):
+            i = min(len(wb), len(wt))
+            raise self._fail(
+                text, f"{len(wb)} host calls" + (f", call {i}: {show_log(wb[i])}" if i < len(wb)
+                                                  else ""),
+                f"{len(wt)} host calls" + (f", call {i}: {show_log(wt[i])}" if i < len(wt)
+                                           else ""), "log", context=_log_context(wt, i),
+                detail="count")
+        self.stats.counts["host calls compared"] += len(wb)
+
+    # -- reports ------------------------------------------------------------------
     def _show_call(self, call: Any) -> str:
         if isinstance(call, str):
             return call
@@ -1027,7 +1336,30 @@ class Session:
         return f"(invoke {f.name!r} " + \
             " ".join(describe(t, b, names) for t, b in zip(f.params, args)) + ")"
 
-    def _report(self, text: Any, wb: str, wt: str, what: str = "") -> str:
+    def _fail(self, text: Any, wb: str, wt: str, aspect: str, context: str = "",
+              detail: str = "") -> Disagreement:
+        """A Disagreement about call text (or a note) with a reproducer."""
+        export = text[0].name if isinstance(text, tuple) else None
+        d = Disagreement(self._report(text, wb, wt, context=context), aspect, export, detail)
+        d.wasmbox, d.wasmtime = wb, wt
+        return d
+
+    def _crash(self, text: Any, exc: BaseException, wt: str, aspect: str) -> Crash:
+        """A Crash of wasmbox raising exc (a CallTimeout is a hang)."""
+        export = text[0].name if isinstance(text, tuple) else None
+        if isinstance(exc, CallTimeout):
+            c = Crash(self._report(text, str(exc), wt), aspect, export, "hang")
+            c.wasmbox, c.wasmtime = str(exc), wt
+            return c
+        wb = f"raises {type(exc).__name__}: {exc}"
+        tb = "".join(traceback.format_exception(exc)[-CRASH_TRACEBACK_ENTRIES:])
+        c = Crash(self._report(text, wb, wt,
+                               context="wasmbox traceback (last entries):\n" + tb.rstrip()),
+                  aspect, export, type(exc).__name__)
+        c.wasmbox, c.wasmtime = wb, wt
+        return c
+
+    def _report(self, text: Any, wb: str, wt: str, what: str = "", context: str = "") -> str:
         case = self.pair.case
         lines = [f"engines disagree on {case.where}{what}", "module:"]
         if case.source is not None:
@@ -1044,6 +1376,8 @@ class Session:
         lines.append("  " + self._show_call(text))
         lines.append(f"wasmbox:  {wb}")
         lines.append(f"wasmtime: {wt}")
+        if context:
+            lines.append(context)
         return "\n".join(lines)
 
     # -- state ----------------------------------------------------------------------
@@ -1058,8 +1392,8 @@ class Session:
             n = wtm.data_len(self.wt_store)
             ours_n = wbm.data_len(self.wb_store)
             if ours_n != n:
-                raise Disagreement(self._report("(memory sizes)", f"memory {name!r}: "
-                                                f"{ours_n} bytes", f"{n} bytes"))
+                raise self._fail("(memory sizes)", f"memory {name!r}: {ours_n} bytes",
+                                 f"{n} bytes", "memory", detail=f"{name} size")
             if not full and n > SMALL_MEMORY_BYTES:
                 continue
             data = ctypes.string_at(wtm.data_ptr(self.wt_store), n)
@@ -1068,9 +1402,10 @@ class Session:
                 at = nan_blind_difference(ours, data) if p.nondeterministic else \
                     next(i for i in range(n) if ours[i] != data[i])
                 if at is not None:
-                    raise Disagreement(self._report(
+                    raise self._fail(
                         "(memory contents)", f"memory {name!r}: first difference at {at}: "
-                        f"{bytes(ours[at:at + 16]).hex()}", data[at:at + 16].hex()))
+                        f"{bytes(ours[at:at + 16]).hex()}", data[at:at + 16].hex(), "memory",
+                        detail=f"{name} contents")
                 # Only NaNs differ, as the spec allows: take wasmtime's bytes,
                 # so that later calls start from the same state again.
                 wbm.write(self.wb_store, data, 0)
@@ -1087,8 +1422,8 @@ class Session:
                 wbg.raw = N.f32_from_bits(w) if g.type == "f32" else N.f64_from_bits(w)
                 self.stats.counts["global NaNs differing as the spec allows (synced)"] += 1
                 continue
-            raise Disagreement(self._report(f"(global {g.name!r})", describe(g.type, o),
-                                            describe(g.type, w)))
+            raise self._fail(f"(global {g.name!r})", describe(g.type, o), describe(g.type, w),
+                             "global", detail=g.name)
         if full:
             for name, et in p.tables:
                 wbt = self.wb_exports[name]
@@ -1097,14 +1432,28 @@ class Session:
                 ours = [_wb_value_bits(et, wbt.get(self.wb_store, i))
                         for i in range(wbt.size(self.wb_store))]
                 if len(ours) != size:
-                    raise Disagreement(self._report(f"(table {name!r} size)", str(len(ours)),
-                                                    str(size)))
+                    raise self._fail(f"(table {name!r} size)", str(len(ours)), str(size), "table",
+                                     detail=f"{name} size")
                 theirs = [_wt_value_bits(et, wtt.get(self.wt_store, i)) for i in range(size)]
                 if ours != theirs:
                     at = next(i for i in range(size) if ours[i] != theirs[i])
-                    raise Disagreement(self._report(
+                    raise self._fail(
                         f"(table {name!r} contents)", f"[{at}] = {describe(et, ours[at])}",
-                        f"[{at}] = {describe(et, theirs[at])}"))
+                        f"[{at}] = {describe(et, theirs[at])}", "table", detail=f"{name} contents")
+
+
+def show_log(e: LogEntry) -> str:
+    """A logged host call, e.g. ``log-f32(f32 bits 0x7fa00000)``."""
+    return f"{e[0]}{describe(e[1], e[2])}"
+
+
+def _log_context(log: list[LogEntry], i: int) -> str:
+    """The host calls wasmtime logged just before entry i, for a reproducer."""
+    start = max(0, i - 5)
+    if start >= i:
+        return ""
+    return "wasmtime's host calls before it:\n" + "\n".join(
+        f"  {k}: {show_log(log[k])}" for k in range(start, i))
 
 
 def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:

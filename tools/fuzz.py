@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""The long run of the binaryen differential fuzzer (see docs/fuzzing.md).
+
+    python tools/fuzz.py --modules 1000 --seed 0 --jobs 2 --out /tmp/fuzz-cases
+
+Seeds S, S+1, ... each make one random valid module (``wasm-opt -ttf``);
+every export is called in wasmbox and in wasmtime and everything is
+compared (tools/fuzz_support.py, tests/diff_support.py). Divergences and
+crashes are minimised (fuzz_support.Reducer) and saved as regression cases
+(``.wasm``, ``.wat``, ``.json``) in ``--out`` (copy the ones worth keeping
+to tests/fuzz_cases/). The last line is the summary; the exit status is 1
+when anything disagreed or crashed, 2 for a usage error or missing binaryen.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Iterator
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import fuzz_support as F  # noqa: E402
+
+D = F.D
+
+
+def _one(job: tuple[int, bool]) -> F.ModuleResult:
+    """Generate and run one module: (seed, hide NaN constants) (in a worker process)."""
+    seed, hide = job
+    return F.run_module(F.generate(seed, hide))
+
+
+def _results(seeds: range, jobs: int, hide: bool) -> Iterator[F.ModuleResult]:
+    work = [(s, hide) for s in seeds]
+    if jobs <= 1:
+        for w in work:
+            yield _one(w)
+        return
+    with multiprocessing.get_context("spawn").Pool(jobs, maxtasksperchild=50) as pool:
+        yield from pool.imap_unordered(_one, work)
+
+
+def _summary(n: int, calls: int, findings: list[F.Finding], skipped: Counter,
+             seconds: float) -> str:
+    div = sum(1 for f in findings if f.kind == "divergence")
+    crash = sum(1 for f in findings if f.kind == "crash")
+    skips = "; ".join(f"{r}: {c}" for r, c in skipped.most_common()) or "none"
+    return (f"fuzz summary: {n} modules, {calls} calls compared, {div} divergences, "
+            f"{crash} crashes, skipped {sum(skipped.values())} ({skips}), {seconds:.1f} s; "
+            f"{D.FUEL_STATUS}")
+
+
+def run(args: argparse.Namespace) -> int:
+    """The long run. Returns the exit status."""
+    try:
+        F.wasm_opt()
+    except F.BinaryenMissing as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    t0 = time.monotonic()
+    seeds = range(args.seed, args.seed + args.modules)
+    done = calls = 0
+    skipped: Counter = Counter()
+    findings: list[F.Finding] = []
+    last = t0
+    for res in _results(seeds, args.jobs, args.hide_nan_constants):
+        done += 1
+        calls += res.calls
+        skipped.update(res.skipped)
+        for fd in res.findings:
+            findings.append(fd)
+            print(f"seed {fd.seed}: {fd.kind} ({fd.signature}): wasmbox {fd.wasmbox[:100]} | "
+                  f"wasmtime {fd.wasmtime[:100]}", flush=True)
+            if args.verbose:
+                print(fd.message, flush=True)
+        now = time.monotonic()
+        if now - last >= args.progress or done == len(seeds):
+            last = now
+            print(f"[{done}/{len(seeds)}] {now - t0:.0f} s, {calls} calls, "
+                  f"{len(findings)} findings", flush=True)
+        if args.time_limit and now - t0 > args.time_limit:
+            print(f"time limit of {args.time_limit:g} s reached after {done} modules", flush=True)
+            break
+    run_seconds = time.monotonic() - t0
+    if findings and args.out:
+        _minimise_all(findings, Path(args.out), args)
+    if args.findings_log:
+        with open(args.findings_log, "w") as log:
+            for fd in findings:
+                log.write(json.dumps({"seed": fd.seed, "kind": fd.kind, "signature": fd.signature,
+                                      "bug_key": fd.bug_key, "wasmbox": fd.wasmbox,
+                                      "wasmtime": fd.wasmtime,
+                                      "calls": F.calls_to_json(fd.calls)}) + "\n")
+    keys = Counter(fd.bug_key for fd in findings)
+    for key, n in keys.most_common():
+        print(f"  {n:5d} x {key}")
+    print(_summary(done, calls, findings, skipped, run_seconds))
+    return 1 if findings else 0
+
+
+def _minimise_all(findings: list[F.Finding], out: Path, args: argparse.Namespace) -> None:
+    """Minimise and save up to --per-key findings of each bug key."""
+    per_key: defaultdict[str, int] = defaultdict(int)
+    for fd in findings:
+        if per_key[fd.bug_key] >= args.per_key:
+            continue
+        per_key[fd.bug_key] += 1
+        t = time.monotonic()
+        print(f"minimising seed {fd.seed} ({fd.signature}), {len(fd.data)} bytes ...", flush=True)
+        small, calls = F.minimise(fd, seconds=args.reduce_seconds, verbose=args.verbose)
+        path = F.save_case(fd, small, calls, out)
+        print(f"  {len(small)} bytes in {time.monotonic() - t:.0f} s: {path}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--modules", type=int, default=500, help="modules to run (default 500)")
+    p.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    p.add_argument("--jobs", "-j", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--time-limit", type=float, default=0.0,
+                   help="stop starting modules after this many seconds (default: none)")
+    p.add_argument("--out", help="directory for minimised cases (default: do not minimise)")
+    p.add_argument("--per-key", type=int, default=2,
+                   help="minimise at most this many findings per bug key (default 2)")
+    p.add_argument("--reduce-seconds", type=float, default=300.0,
+                   help="seconds to minimise one finding (default 300)")
+    p.add_argument("--hide-nan-constants", action="store_true",
+                   help="write NaN constants in code as reinterpreted integers (same values), "
+                        "to look past wasmbox's NaN-constant bug while it is unfixed")
+    p.add_argument("--findings-log", help="write every finding as a JSON line to this file")
+    p.add_argument("--progress", type=float, default=10.0,
+                   help="seconds between progress lines (default 10)")
+    p.add_argument("--verbose", "-v", action="store_true",
+                   help="print every finding's reproducer and wasm-reduce's output")
+    args = p.parse_args(argv)
+    if args.modules < 1 or args.jobs < 1:
+        p.error("--modules and --jobs must be at least 1")
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
