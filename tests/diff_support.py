@@ -1222,7 +1222,8 @@ class Session:
             self.restart()
             return
         wb = self._wasmbox_call(text, f, args, wt)
-        if "fuel" in (wb.kind, wt.kind):  # only when WASMBOX_FUEL
+        kinds = {wb.kind, wt.kind}
+        if "fuel" in kinds and "exhausted" not in kinds:  # only when WASMBOX_FUEL
             if wb.kind != wt.kind:
                 raise self._fail(text, wb.show(), wt.show(), "fuel")
             # Both ran out: the outcome agrees. State and logs are not compared
@@ -1231,6 +1232,8 @@ class Session:
             self.stats.counts["calls compared: fuel"] += 1
             self.restart()
             return
+        # one engine ran out of stack, the other of stack or fuel: which
+        # limit comes first is each engine's business (but see below)
         if (wb.kind == "exhausted") != (wt.kind == "exhausted"):
             # The depth at which the stack runs out is implementation defined,
             # but wasmbox's budget holds at least max_wasm_stack // (largest

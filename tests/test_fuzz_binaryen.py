@@ -313,21 +313,22 @@ def test_cli_summary_line():
     assert p.returncode == (1 if " 0 divergences, 0 crashes" not in last else 0)
 
 
-def test_fuel_is_compared_once_wasmbox_has_it(monkeypatch):
-    """The code path for wasmbox fuel (WASMBOX_FUEL), run with a stand-in
-    Store.set_fuel/get_fuel that charges nothing: every call then leaves
-    wasmbox with all its fuel and wasmtime with less, which must be
-    reported as a fuel divergence."""
-    fuel: dict[int, int] = {}
-    monkeypatch.setattr(D, "WASMBOX_FUEL", True)
-    monkeypatch.setattr(D.Store, "set_fuel", lambda self, n: fuel.__setitem__(id(self), n),
-                        raising=False)
-    monkeypatch.setattr(D.Store, "get_fuel", lambda self: fuel[id(self)], raising=False)
+def test_fuel_is_compared(monkeypatch):
+    """Both engines run with the same fuel and must leave the same fuel: a
+    call that agrees passes, and a wasmbox that reported one unit too many
+    is a fuel divergence."""
+    assert D.WASMBOX_FUEL and "remaining fuel compared" in D.FUEL_STATUS
     pair = _pair('(module (func (export "two") (result i32) (i32.const 2)))')
     funcs = {f.name: f for f in pair.callable}
+    stats = D.Stats()
+    with D.Session(pair, pair.callable, stats) as s:
+        s.call(funcs["two"], [])
+    assert stats.counts["calls compared: ok"] == 1
+    real = D.Store.get_fuel
+    monkeypatch.setattr(D.Store, "get_fuel", lambda self: real(self) + 1)
     with D.Session(pair, pair.callable, D.Stats()) as s:
         with pytest.raises(D.Disagreement) as e:
             s.call(funcs["two"], [])
         assert e.value.aspect == "fuel"
-        assert f"{D.FUEL} fuel left" in e.value.wasmbox
+        assert f"{D.FUEL - 1} fuel left" in e.value.wasmbox  # entry + i32.const = 2
         assert f"{D.FUEL - 2} fuel left" in e.value.wasmtime

@@ -177,6 +177,10 @@ CASES = {
         (local.set 0) (i32.add (i32.const 1)) (local.get 0)
         (br_if 0 (i32.ge_u (local.tee 0 (i32.sub (local.get 0) (i32.const 1))) (i32.const 1)))
         )))""", [[0], [3]]),
+    "grow by a call's result": ("""(module (memory 1 400) (table 1 400 funcref)
+      (func $n (result i32) (i32.const 150))
+      (func (export "f") (result i32)
+        (i32.add (memory.grow (call $n)) (table.grow (ref.null func) (call $n)))))""", [[]]),
     "unreachable": ('(module (func (export "f") (param i32) (result i32) '
                     '(if (local.get 0) (then unreachable)) (i32.const 4)))', [[0], [1]]),
 }

@@ -60,6 +60,7 @@ from wasmbox.binary import encode_module  # noqa: E402
 from wasmbox.binary.decode import decode_module  # noqa: E402
 from wasmbox.paths import suite_files  # noqa: E402
 from wasmbox.syntax import module as sm  # noqa: E402
+from wasmbox.syntax.locals import Locals  # noqa: E402
 from wasmbox.syntax.opcodes import BLOCK_OPENERS, OPS  # noqa: E402
 from wasmbox.syntax.types import F32, F64, AddrType  # noqa: E402
 from wasmbox.text.print import print_module  # noqa: E402
@@ -239,6 +240,7 @@ def canonicalize_nans(data: bytes) -> bytes:
         changed = True
         n_locals = len(types[f.type_index].params) + len(f.locals)
         tmp: dict[str, int] = {}
+        extra: list = []  # types of the locals added here
         body: list[sm.Instr] = []
         for ins in f.body:
             body.append(ins)
@@ -247,12 +249,13 @@ def canonicalize_nans(data: bytes) -> bytes:
             t = ins.op[:3]  # the result type: f32.demote_f64 -> f32, f64.add -> f64
             if t not in tmp:
                 tmp[t] = n_locals + len(tmp)
-                f.locals.append(F32 if t == "f32" else F64)
+                extra.append(F32 if t == "f32" else F64)
             x = tmp[t]
             body += [sm.Instr("local.set", (x,)), *_canonical_nan_code(t),
                      sm.Instr("local.get", (x,)), sm.Instr("local.get", (x,)),
                      sm.Instr("local.get", (x,)), sm.Instr(f"{t}.ne"), sm.Instr("select")]
         f.body = body
+        f.locals = Locals.from_runs([*f.locals.runs, *((1, t) for t in extra)])
     return encode_module(m) if changed else data
 
 
@@ -358,6 +361,7 @@ def hide_nan_constants(data: bytes) -> bytes:
                 body += [sm.Instr("i64.const", (bits - (1 << 64) if bits >> 63 else bits,)),
                          sm.Instr("f64.reinterpret_i64")]
         f.body = body
+        f.locals = Locals.from_runs([*f.locals.runs, *((1, t) for t in extra)])
     return encode_module(m) if changed else data
 
 
@@ -873,10 +877,10 @@ def _drop_unused_locals(f: sm.Func, n_params: int) -> bool:
     if all(keep):
         return False
     new_index = {i: i for i in range(n_params)}
-    for k, t in enumerate(f.locals):
+    for k in range(len(f.locals)):
         if keep[k]:
             new_index[n_params + k] = len(new_index)
-    f.locals = [t for k, t in enumerate(f.locals) if keep[k]]
+    f.locals = [t for k, t in enumerate(f.locals.types()) if keep[k]]
     f.body = [sm.Instr(ins.op, (new_index[ins.imm[0]],))
               if ins.op in ("local.get", "local.set", "local.tee") else ins for ins in f.body]
     return True

@@ -35,7 +35,7 @@ from __future__ import annotations
 from ..errors import UnsupportedFeature
 from ..syntax.module import MemArg
 from ..syntax.types import AddrType
-from .stack import EXPR, Entry, slot_entry
+from .stack import CONST, EXPR, NAME, Entry, slot_entry
 
 #: effective addresses of 64-bit memories are clamped to this for ``struct``
 #: loads (see :meth:`MemoryMixin._ea`); no memory is ever this large
@@ -146,7 +146,7 @@ class MemoryMixin:
             d = self.pop()
             self.flush_effects()
             if self.fuel:
-                d = self.simple_operands([d])[0]
+                d = self._kept(d)
             h = len(self.stack)
             self.protect(h)
             self.emit(f"s{h} = m{mem}.grow_raw({d.as_int()})")
@@ -179,6 +179,16 @@ class MemoryMixin:
         ops = self.popn(3)
         self.flush_effects()
         return self.simple_operands(ops) if self.fuel else ops
+
+    def _kept(self, e: Entry) -> Entry:
+        """e in a fresh temporary (unless a constant): a grow's delta must
+        survive the grow's result being written to the slot it came from."""
+        if e.kind == CONST:
+            return e
+        self.ntemps += 1
+        name = f"v{self.ntemps}"
+        self.emit(f"{name} = {e.as_int()}")
+        return Entry(name, NAME)
 
     def _poll_args(self) -> str:
         """With epochs: the cells a bulk helper tests between chunks (``EP``,
@@ -233,7 +243,8 @@ class MemoryMixin:
             v, n = self.popn(2)
             self.flush_effects()
             if self.fuel:
-                v, n = self.simple_operands([v, n])
+                v = self.simple_operands([v, n])[0]
+                n = self._kept(n)
             h = len(self.stack)
             self.protect(h)
             self.emit(f"s{h} = t{imm[0]}.grow_raw({v.code}, {n.as_int()})")
