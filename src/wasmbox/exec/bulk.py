@@ -70,11 +70,9 @@ def mem_fill(buf: memoryview, d: int, val: int, n: int, ep: CellType | None = No
         _poll(ep, dl)
 
 
-def mem_copy(dst: memoryview, src: memoryview, d: int, s: int, n: int,
-             ep: CellType | None = None, dl: CellType | None = None) -> None:
-    """memory.copy (memmove semantics): traps if either range is out of bounds."""
-    if s + n > len(src) or d + n > len(dst):
-        raise Trap(MEM_OOB)
+def _move(dst: Any, src: Any, d: int, s: int, n: int, ep: CellType | None,
+          dl: CellType | None) -> None:
+    """Copy n bytes (bounds already checked), memmove-safe, in chunks."""
     if n <= MEM_CHUNK:
         if n:
             dst[d:d + n] = src[s:s + n]
@@ -85,21 +83,21 @@ def mem_copy(dst: memoryview, src: memoryview, d: int, s: int, n: int,
         _poll(ep, dl)
 
 
+def mem_copy(dst: memoryview, src: memoryview, d: int, s: int, n: int,
+             ep: CellType | None = None, dl: CellType | None = None) -> None:
+    """memory.copy (memmove semantics): traps if either range is out of bounds."""
+    if s + n > len(src) or d + n > len(dst):
+        raise Trap(MEM_OOB)
+    _move(dst, src, d, s, n, ep, dl)
+
+
 def mem_init(buf: memoryview, seg: Any, d: int, s: int, n: int, ep: CellType | None = None,
              dl: CellType | None = None) -> None:
     """memory.init from a data segment instance (``.data``)."""
     data = seg.data
     if s + n > len(data) or d + n > len(buf):
         raise Trap(MEM_OOB)
-    if n <= MEM_CHUNK:
-        if n:
-            buf[d:d + n] = data[s:s + n]
-        return
-    view = memoryview(data)
-    for off in range(0, n, MEM_CHUNK):
-        k = min(MEM_CHUNK, n - off)
-        buf[d + off:d + off + k] = view[s + off:s + off + k]
-        _poll(ep, dl)
+    _move(buf, memoryview(data) if n > MEM_CHUNK else data, d, s, n, ep, dl)
 
 
 def tfill(tab: list, i: int, v: Any, n: int, ep: CellType | None = None,
