@@ -56,35 +56,44 @@ def frames_for(budget: int, max_reentry: int) -> int:
 
 
 _lock = threading.Lock()
-_active = 0  # threads running Wasm
-_saved = 0  # the recursion limit found when the first of them entered
-_ours = 0  # the limit set here (0: left as found)
+_acquire, _release = _lock.acquire, _lock.release
+_get, _set = sys.getrecursionlimit, sys.setrecursionlimit
+#: [threads running Wasm, the limit found when the first of them entered,
+#: the limit set here (0: left as found)] -- one list, read and written
+#: with the lock held (enter/leave are on the path of every call from the host)
+_state = [0, 0, 0]
 
 
 def enter(frames: int) -> None:
     """A thread starts running Wasm that may need ``frames`` Python frames."""
-    global _active, _saved, _ours
-    with _lock:
-        if _active == 0:
-            _saved = sys.getrecursionlimit()
-            _ours = 0
-        _active += 1
-        want = _saved + frames
-        if want > sys.getrecursionlimit():
-            sys.setrecursionlimit(want)
-            _ours = want
+    _acquire()
+    try:
+        st = _state
+        if st[0] == 0:
+            st[1] = _get()
+            st[2] = 0
+        st[0] += 1
+        want = st[1] + frames
+        if want > _get():
+            _set(want)
+            st[2] = want
+    finally:
+        _release()
 
 
 def leave() -> None:
     """The thread that called :func:`enter` stops running Wasm."""
-    global _active, _ours
-    with _lock:
-        _active -= 1
-        if _active == 0 and _ours:
+    _acquire()
+    try:
+        st = _state
+        st[0] -= 1
+        if st[0] == 0 and st[2]:
             # someone else changed it meanwhile: theirs stays
-            if sys.getrecursionlimit() == _ours:
+            if _get() == st[2]:
                 try:
-                    sys.setrecursionlimit(_saved)
+                    _set(st[1])
                 except RecursionError:  # pragma: no cover - deeper than the old limit
                     pass
-            _ours = 0
+            st[2] = 0
+    finally:
+        _release()
