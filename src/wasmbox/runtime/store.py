@@ -146,7 +146,11 @@ class StoreState:
           made in this store (instantiation past them fails).
 
         Each call replaces all five; None (or a negative number, as in
-        wasmtime-py) means no limit, the default. Raises TypeError.
+        wasmtime-py) means no limit, the default. The engine's Config bounds
+        every store whatever these say: ``max_memory_pages`` (65536),
+        ``max_table_elements`` (10M per table), ``max_store_table_elements``
+        (10M for all tables together), ``max_wasm_stack`` (2 MiB per call).
+        Raises TypeError.
         """
         self._limits = StoreLimits(_limit("memory_size", memory_size),
                                    _limit("table_elements", table_elements),
