@@ -36,6 +36,7 @@ functions this compiler cannot run.
 from __future__ import annotations
 
 import re
+import struct
 import threading
 from types import CodeType
 from typing import Any
@@ -52,7 +53,7 @@ from .interrupt import InterruptMixin
 from .memops import MemoryMixin, _LOADS, _STORE8, _STORES
 from .numops import NumericMixin, is_numeric
 from .stack import Entry, StackMixin
-from .structure import build_tree
+from .structure import build_tree, if_nesting
 
 #: CPython refuses more than 20 statically nested loops and 100 indentation levels
 MAX_LOOP_NESTING = 18
@@ -131,6 +132,8 @@ class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, Call
         if body is not fn.body:
             self.fn = Func(fn.type_index, fn.locals, body)
         self.consts: dict[str, Any] = {}
+        #: const_name's key of each constant -> its name
+        self.const_keys: dict[tuple[Any, ...], str] = {}
         self.helpers: set[str] = set()
         self.func_refs: set[int] = set()
         self.stack: list[Entry] = []
@@ -162,7 +165,6 @@ class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, Call
         by identity; and by ``wasm_type`` (``"f32"``, ``"f64"``, ...), so
         that constants of different types never share a name. Raises nothing.
         """
-        import struct  # noqa: PLC0415 - keeps this change local to the method
         key: tuple[Any, ...]
         if type(value) is float:
             key = (wasm_type, float, struct.pack("<d", value))
@@ -170,7 +172,7 @@ class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, Call
             key = (wasm_type, type(value), value)
         else:  # the object stays alive in self.consts, so its id is not reused
             key = (wasm_type, type(value), id(value))
-        names: dict[tuple[Any, ...], str] = self.__dict__.setdefault("_const_keys", {})
+        names = self.const_keys
         name = names.get(key)
         if name is None:
             name = f"K{self.index}_{len(self.consts)}"
@@ -329,7 +331,6 @@ def generate_source(env: ModuleEnv, func_index: int) -> tuple[str, FunctionCompi
     The compiler holds what the source needs (``consts``, ``helpers``,
     ``func_refs``) and whether it is ``flat``. Raises UnsupportedFeature.
     """
-    from .structure import if_nesting  # noqa: PLC0415 - keeps this change local
     body = env.module.funcs[func_index - env.n_imported_funcs].body
     # ifs nested deeper than Python can indent cannot be structured: skip the attempt
     if not FORCE_FLAT and if_nesting(body) <= MAX_INDENT:

@@ -23,9 +23,9 @@ references are ``F<i>`` (the function instance).
 
 Bulk operations call helpers from :mod:`wasmbox.exec.bulk` (with epochs
 on, passing the epoch and deadline cells ``EP``/``DL``). With fuel
-on, a bulk operation that succeeds is followed by ``u = bulk_fuel(...)``
-(one unit per byte, element or page; see :mod:`wasmbox.exec.interrupt`),
-so its size operand is evaluated once into a temporary.
+on, a bulk operation that succeeds is followed by ``u -= <size>`` and a
+check (one unit per byte, element or page; see :mod:`wasmbox.exec.interrupt`),
+so its size operand is evaluated once, into a temporary if need be.
 
 Raises :class:`~wasmbox.errors.UnsupportedFeature` for instructions this
 engine does not run.
@@ -35,7 +35,7 @@ from __future__ import annotations
 from ..errors import UnsupportedFeature
 from ..syntax.module import MemArg
 from ..syntax.types import AddrType
-from .stack import CONST, EXPR, NAME, Entry, slot_entry
+from .stack import EXPR, Entry, slot_entry
 
 #: effective addresses of 64-bit memories are clamped to this for ``struct``
 #: loads (see :meth:`MemoryMixin._ea`); no memory is ever this large
@@ -145,9 +145,9 @@ class MemoryMixin:
             mem = imm[0]
             d = self.pop()
             self.flush_effects()
-            if self.fuel:
-                d = self._kept(d)
             h = len(self.stack)
+            if self.fuel:
+                d = self._kept(d, h)
             self.protect(h)
             self.emit(f"s{h} = m{mem}.grow_raw({d.as_int()})")
             self._grow_fuel(d, h, self._is64(mem))
@@ -180,15 +180,11 @@ class MemoryMixin:
         self.flush_effects()
         return self.simple_operands(ops) if self.fuel else ops
 
-    def _kept(self, e: Entry) -> Entry:
-        """e in a fresh temporary (unless a constant): a grow's delta must
-        survive the grow's result being written to the slot it came from."""
-        if e.kind == CONST:
-            return e
-        self.ntemps += 1
-        name = f"v{self.ntemps}"
-        self.emit(f"{name} = {e.as_int()}")
-        return Entry(name, NAME)
+    def _kept(self, e: Entry, h: int) -> Entry:
+        """A grow's delta, evaluated once and read again after the grow's
+        result is written to ``s<h>``: in a temporary if it reads that slot."""
+        e = self.simple_operands([e])[0]
+        return self.materialize(e, always=True) if e.slots >> h & 1 else e
 
     def _poll_args(self) -> str:
         """With epochs: the cells a bulk helper tests between chunks (``EP``,
@@ -242,10 +238,10 @@ class MemoryMixin:
         elif op == "table.grow":
             v, n = self.popn(2)
             self.flush_effects()
-            if self.fuel:
-                v = self.simple_operands([v, n])[0]
-                n = self._kept(n)
             h = len(self.stack)
+            if self.fuel:
+                v, n = self.simple_operands([v, n])
+                n = self._kept(n, h)
             self.protect(h)
             self.emit(f"s{h} = t{imm[0]}.grow_raw({v.code}, {n.as_int()})")
             self._grow_fuel(n, h, self.env.tables[imm[0]].limits.addr is AddrType.I64)

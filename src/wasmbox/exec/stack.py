@@ -260,9 +260,10 @@ class StackMixin:
             if e.locs & bit or (e.kind == EXPR and (e.trap or e.state)):
                 self.flush_at(i)
 
-    def materialize(self, e: Entry) -> Entry:
-        """Make a popped operand simple: assign it to a fresh temporary if it is an expression."""
-        if e.kind != EXPR:
+    def materialize(self, e: Entry, always: bool = False) -> Entry:
+        """Make a popped operand simple: assign it to a fresh temporary if it is
+        an expression (with ``always``: unless it is a constant)."""
+        if e.kind == CONST or (e.kind != EXPR and not always):
             return e
         self.ntemps += 1
         name = f"v{self.ntemps}"

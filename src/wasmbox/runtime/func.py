@@ -130,12 +130,11 @@ class Func:
         return FuncType._wrap(self._ft)
 
     def _check_store(self, store: Any) -> None:
-        if type(store) is Store and store._state is self._store or isinstance(store, Caller):
-            return
-        if not isinstance(store, Store):
+        if isinstance(store, Store):
+            if store._state is not self._store:
+                raise WasmboxError("the function belongs to another store")
+        elif not isinstance(store, Caller):
             raise TypeError("expected a Store as the first argument")
-        if store._state is not self._store:
-            raise WasmboxError("the function belongs to another store")
 
     def __call__(self, store: Store, *params: Any) -> Any:
         """Call with API values; returns None, one value, or a list."""

@@ -340,8 +340,7 @@ class Instance:
         code = cf.code
         closure = None
         if code.co_freevars:  # fuel / epoch cells (wasmbox.exec.interrupt)
-            store = self._store
-            cells = {"u": store._fuel, "ep": store.engine._epoch, "dl": store._deadline}
+            cells = self._store._cells
             closure = tuple(cells[n] for n in code.co_freevars)
         # generated from numbers and our identifiers only
         fn = g[cf.name] = FunctionType(code, g, cf.name, None, closure)

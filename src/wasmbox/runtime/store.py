@@ -123,6 +123,8 @@ class StoreState:
         #: cells that compiled code reads and writes directly
         self._fuel = types.CellType(0)
         self._deadline = types.CellType(0)
+        #: the cells generated code closes over, by its free variable names
+        self._cells = {"u": self._fuel, "ep": engine._epoch, "dl": self._deadline}
 
     def data(self) -> Any:
         """The user data given at construction."""
@@ -180,7 +182,7 @@ class StoreState:
             for i, n in enumerate(table_mins):
                 self._check_table_elements(i, n)
         if table_mins:
-            self._check_table_budget(None, sum(table_mins))
+            self._check_table_budget(sum(table_mins))
         self.engine._allocator.admit(self, mem_min_bytes, table_mins)
         self._n_instances += 1
 
@@ -203,14 +205,13 @@ class StoreState:
                                      f"than the store allows (Store.set_limits "
                                      f"memory_size={lim.memory_size})")
 
-    def _check_table_budget(self, index: int | None, n: int) -> None:
+    def _check_table_budget(self, n: int) -> None:
         """Whether ``n`` more table elements fit the store's budget. Raises
         InstantiationError naming Config.max_store_table_elements."""
         cap = self.config.max_store_table_elements
         if self._table_elements + n > cap:
-            what = "the module's tables need" if index is None else f"table {index} needs"
             raise InstantiationError(
-                f"{what} {n} elements, but the tables of a store may hold {cap} in all and "
+                f"the tables need {n} elements, but the tables of a store may hold {cap} in all and "
                 f"{self._table_elements} are in use (Config.max_store_table_elements)")
 
     def _check_table_elements(self, index: int | None, n: int) -> None:
@@ -383,12 +384,10 @@ class Store:
 
 def store_state(store: Any) -> StoreState:
     """The state behind a :class:`Store` (a StoreState is its own). Raises TypeError."""
-    if type(store) is Store:
+    if isinstance(store, Store):
         return store._state
     if isinstance(store, StoreState):
         return store
-    if isinstance(store, Store):
-        return store._state
     raise TypeError(f"expected a wasmbox Store, got {type(store).__name__}")
 
 

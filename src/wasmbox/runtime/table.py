@@ -60,7 +60,7 @@ class Table:
         self._counted = 0
         store._check_counts(0, 1)
         store._check_table_elements(None, tt.limits.min)
-        store._check_table_budget(None, tt.limits.min)
+        store._check_table_budget(tt.limits.min)
         self.elems: list[Any] = []
         self.max = min(self.max, store.engine._allocator.table(store, tt.limits.min, self.elems))
         if tt.limits.min > self.max:
