@@ -13,6 +13,7 @@ from .errors import (  # noqa: F401
     UnsupportedFeature,
     ValidationError,
     WasmboxError,
+    WasmException,
 )
 
 from .api import *  # noqa: F401,F403,E402 - the embedding API: wasmbox.api.__all__

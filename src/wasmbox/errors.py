@@ -6,7 +6,8 @@ Four families are kept apart, as in the reference interpreter:
 * invalid modules: :class:`ValidationError`
 * linking/instantiation: :class:`LinkError`, :class:`InstantiationError`
 * execution: :class:`Trap` (with a :class:`TrapCode`), and
-  :class:`Exhaustion` for "call stack exhausted".
+  :class:`Exhaustion` for "call stack exhausted"; :class:`WasmException`
+  (a Trap) for a Wasm exception that escaped to the host.
 
 Messages use the spec test suite's strings so the ``.wast`` runner can
 compare them (the expected message must be a prefix of ours).
@@ -110,6 +111,7 @@ class TrapCode(Enum):
     DATA_SEGMENT_OUT_OF_BOUNDS = "out of bounds data segment access"
     ELEM_SEGMENT_OUT_OF_BOUNDS = "out of bounds table access"
     UNCAUGHT_EXCEPTION = "uncaught exception"
+    NULL_EXCEPTION_REFERENCE = "null exception reference"
     STACK_OVERFLOW = "call stack exhausted"
     OUT_OF_FUEL = "all fuel consumed by WebAssembly"
     INTERRUPT = "interrupt"
@@ -141,3 +143,72 @@ class Exhaustion(Trap):
 
     def __init__(self, message: str = TrapCode.STACK_OVERFLOW.value) -> None:
         super().__init__(TrapCode.STACK_OVERFLOW, message)
+
+
+class WasmException(Trap):
+    """A WebAssembly exception (exception handling): ``.tag`` and ``.values``.
+
+    Raised by a call from Python into Wasm when a Wasm exception escapes it
+    (``throw`` that no handler caught): ``code`` is
+    ``TrapCode.UNCAUGHT_EXCEPTION`` and the message "uncaught exception", as
+    in wasmtime, so code that catches :class:`Trap` sees it too. ``.tag`` is
+    the exception's :class:`~wasmbox.runtime.tag.Tag` (compare tags with
+    ``is`` or ``Tag.eq``) and ``.values`` its payload as API values (signed
+    ints, floats, references), converted like call results.
+
+    A host function throws a Wasm exception that guest handlers
+    (``try_table`` ``catch``/``catch_all``) can catch by raising
+    ``WasmException(tag, [values])``: the values are checked and converted
+    against the tag's parameter types (TypeError when they do not fit).
+    Any other Python exception raised by a host function is never caught by
+    a guest; nor is any trap.
+
+    The exception object is also the ``exnref`` value a ``catch_ref`` gives
+    the guest.
+    """
+
+    kind = "exception"
+    code = TrapCode.UNCAUGHT_EXCEPTION
+    message = TrapCode.UNCAUGHT_EXCEPTION.value
+
+    def __init__(self, tag: object, values: object = ()) -> None:
+        from .runtime.tag import Tag  # noqa: PLC0415 - the runtime imports this module
+        from .runtime.values import to_raw  # noqa: PLC0415
+
+        if not isinstance(tag, Tag):
+            raise TypeError(f"WasmException(tag, values): expected a Tag, got {type(tag).__name__}")
+        params = tag._ft.params
+        vals = list(values)  # type: ignore[call-overload]
+        if len(vals) != len(params):
+            raise TypeError(f"the tag carries {len(params)} values, got {len(vals)}")
+        BaseException.__init__(self, tag, tuple(to_raw(t, v) for t, v in zip(params, vals)))
+
+    @property
+    def tag(self) -> object:
+        """The tag this exception was thrown with."""
+        return self.args[0]
+
+    @property
+    def payload(self) -> tuple:
+        """The payload as raw values (see :mod:`wasmbox.runtime.values`)."""
+        return self.args[1]
+
+    @property
+    def values(self) -> list:
+        """The payload as API values (signed ints, floats, references)."""
+        from .runtime.values import from_raw  # noqa: PLC0415
+
+        return [from_raw(t, v) for t, v in zip(self.args[0]._ft.params, self.args[1])]
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"WasmException({self.args[0]!r}, {list(self.args[1])!r})"
+
+
+class Thrown(WasmException):
+    """A :class:`WasmException` raised by Wasm code (``throw``): made from the
+    tag and the raw payload tuple directly, with no conversion."""
+
+    __init__ = BaseException.__init__  # type: ignore[assignment]

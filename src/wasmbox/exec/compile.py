@@ -49,6 +49,7 @@ from .calls import CallMixin
 from .control import Body, ControlMixin, NeedFlat
 from ..runtime.depth import frame_bytes
 from .env import ModuleEnv
+from .exceptions import ExceptionMixin
 from .interrupt import InterruptMixin
 from .memops import MemoryMixin, _LOADS, _STORE8, _STORES
 from .numops import NumericMixin, is_numeric
@@ -67,6 +68,7 @@ _TABLE_OPS = frozenset({"table.get", "table.set", "table.size", "table.grow", "t
 FORCE_FLAT = False
 
 _WIDE = frozenset({"i64.add128", "i64.sub128", "i64.mul_wide_s", "i64.mul_wide_u"})
+_EXN_OPS = frozenset({"throw", "throw_ref", "rethrow"})
 
 
 class CompiledFunction:
@@ -107,11 +109,11 @@ def _zero(t: Any) -> str:
 
 
 #: names of the Python locals generated code can have besides the parameters
-_LOCAL_NAME = re.compile(r"\b(?:[lsv][0-9]+|k|fx|d)\b")
+_LOCAL_NAME = re.compile(r"\b(?:[lsvx][0-9]+|k|fx|d|hx)\b")
 
 
 class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, CallMixin,
-                       InterruptMixin):
+                       InterruptMixin, ExceptionMixin):
     """Compiles one defined function (see the module docstring)."""
 
     def __init__(self, env: ModuleEnv, func_index: int, flat: bool = False) -> None:
@@ -150,6 +152,7 @@ class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, Call
         #: the stack its frame is reckoned at (set by compile())
         self.frame = 0
         self.init_interrupt(env.fuel, env.epochs)
+        self.init_exn()
 
     # -- hooks used by the mixins -------------------------------------------
     def emit(self, line: str) -> None:
@@ -237,6 +240,8 @@ class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, Call
             self.emit_table(op, imm)
         elif op in ("ref.null", "ref.is_null", "ref.func"):
             self.emit_ref(op, imm)
+        elif op in _EXN_OPS:
+            self.emit_exn(op, imm)
         elif op in _WIDE:
             raise UnsupportedFeature(f"instruction {op} is not supported")
         elif is_numeric(op):
@@ -263,7 +268,9 @@ class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, Call
         root = self.plan(tree)
         body = self.emit_region(root)
         if self.flat:
-            body = [("while True:", body)]
+            body = [("while True:", self.flat_handler(body))]
+        else:
+            body = self.wrap_delegates(body)
         uses_k = self.flat or self.uses_k
         inner: Body = []
         by_zero: dict[str, list[str]] = {}
@@ -275,6 +282,8 @@ class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, Call
                 inner.append(" = ".join(names[j:j + 200]) + f" = {z}")
         if uses_k:
             inner.append("k = 0")
+        if self.hx_on:
+            inner.append("hx = 0")
         inner.extend(body)
         if not body:
             inner.append("pass")
@@ -315,7 +324,9 @@ def _render(body: Body, indent: int, loops: int, out: list[str]) -> None:
             out.append(pad + item)
         else:
             head, sub = item
-            nl = loops + 1 if head.startswith("while") else loops
+            # CPython counts try statements like loops, an except clause twice
+            nl = loops + 1 if head.startswith(("while", "try")) else \
+                loops + 2 if head.startswith("except") else loops
             if nl > MAX_LOOP_NESTING:
                 raise NeedFlat("too many nested loops")
             out.append(pad + head)

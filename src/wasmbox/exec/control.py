@@ -50,7 +50,7 @@ from typing import Any
 
 from ..syntax.module import Instr
 from .stack import CONST, NAME, Entry, slot_entry
-from .structure import Br, Ctl
+from .structure import TRY_OPENERS, Br, Ctl
 
 
 class NeedFlat(Exception):
@@ -115,7 +115,9 @@ class Region:
         self.parent = parent
         #: regions enclosing this one, and how many of them are loops (Python scopes)
         self.depth: int = 0 if parent is None else parent.depth + 1
-        self.loops: int = (0 if parent is None else parent.loops) + (kind == "loop")
+        # Python counts try statements (and except clauses, twice) like loops
+        self.loops: int = ((0 if parent is None else parent.loops) + (kind == "loop")
+                           + (kind == "try") + 2 * (kind == "catch"))
         self.cur = 0  # index of the part being emitted
         self.seg = 0  # index of the segment being emitted
         self.krec: list[tuple[int, int]] = []  # (part index, pending target id)
@@ -206,6 +208,11 @@ class ControlMixin:
                     work.append(iter(it.body))
                 else:
                     out.append(("kept", it))
+            elif it.kind in TRY_OPENERS:
+                if self.flat:
+                    self.flatten_try(it, out, work)
+                else:
+                    out.append(("kept", it))
             elif self.flat:  # if
                 out.append(("ifopen", it))
                 tail: list[Any] = []
@@ -231,8 +238,10 @@ class ControlMixin:
         for it in flat_items:
             if isinstance(it, tuple):
                 tag, c = it
-                if tag in ("label", "lhead", "elselabel"):
-                    if tag == "label":
+                if tag in ("label", "lhead", "elselabel", "catchlabel"):
+                    if tag == "catchlabel":  # flat mode: a legacy catch body
+                        sid = label_id(c.pos)
+                    elif tag == "label":
                         sid = label_id(c.end)
                         self.owner[id(c)] = r
                     elif tag == "lhead":
@@ -248,6 +257,8 @@ class ControlMixin:
                     if c.kind == "loop":
                         self.kept.add(id(c))
                         self.loop_region[id(c)] = self._make_region("loop", c, c.body, r)
+                    elif c.kind in TRY_OPENERS:
+                        self.plan_try(c, r)
                     else:
                         self.owner[id(c)] = r
                         c_then = self._make_region("arm", c, c.body, r)
@@ -308,6 +319,8 @@ class ControlMixin:
 
     def _label_state(self, tag: str, c: Ctl) -> tuple[int, int]:
         """(base height, number of values) at a label."""
+        if tag == "catchlabel":  # a legacy catch body starts with the tag's values
+            return self.base[id(c.ctl)], c.nparams
         base = self.base[id(c)]
         if tag == "label":
             return base, c.nresults
@@ -318,9 +331,11 @@ class ControlMixin:
         if lab is None or lab[0] == "kept":
             return  # state set by the kept construct
         tag, c = lab
-        if id(c) not in self.base:
+        if id(label_ctl(tag, c)) not in self.base:
             self.live = False  # its opening was dead code
             return
+        if self.hx_on:
+            self.hcur = self.label_ctx(tag, c)
         live = self.live or seg.start_id in self.hits
         if not self.live:
             self.pending = 0  # reached by jumps only, which paid before jumping
@@ -334,7 +349,7 @@ class ControlMixin:
         if lab is None or lab[0] == "kept":
             return
         tag, c = lab
-        if id(c) not in self.base:
+        if id(label_ctl(tag, c)) not in self.base:
             return
         base, n = self._label_state(tag, c)
         self.move_values(base, n)
@@ -459,6 +474,8 @@ class ControlMixin:
             elif tag == "kept":
                 if c.kind == "loop":
                     self._kept_loop(c)
+                elif c.kind in TRY_OPENERS:
+                    self.kept_try(c)
                 else:
                     self.charge("if")
                     self._kept_if(c)
@@ -471,6 +488,8 @@ class ControlMixin:
                     self.emit(line)
             elif tag == "ifelse":
                 self._flat_if_else(c)
+            elif tag in TRY_ITEMS:
+                self.emit_try_item(tag, c)
             else:  # pragma: no cover - planning invariant
                 raise NeedFlat(f"unexpected item {tag}")
 
@@ -633,14 +652,15 @@ class ControlMixin:
         owner = self._target_region(t)
         self.hits.add(tid)
         if self.flat:
+            pre = self.hx_switch(t.hctx)  # a label of another handler context
             nxt = self._next_label()
             if fallthrough_ok and nxt is not None and tid == nxt:
-                return []
+                return pre
             self._record(tid, owner)
             if fallthrough_ok and nxt is not None and tid > nxt:
-                return [f"k = {tid}"]
+                return pre + [f"k = {tid}"]
             owner.restarts.append(tid)
-            return [f"k = {tid}", "continue"]
+            return pre + [f"k = {tid}", "continue"]
         if self._leaves_loop(owner):
             self._record(tid, owner)
             return [f"k = {tid}", "break"]
@@ -739,6 +759,8 @@ class ControlMixin:
                 self.emit(line)
             return
         use_table = all(t.kind != "func" for t in distinct)
+        if use_table and self.hx_on and any(t.hctx != self.hcur for t in distinct):
+            use_table = False  # flat mode: some target needs hx set
         if use_table and n:
             use_table = len({self._dest(t)[0] for t in distinct}) == 1
         if use_table:
@@ -855,3 +877,6 @@ class ControlMixin:
         self.sync()
         self.emit(self.return_code())
         self.live = False
+
+
+from .exceptions import TRY_ITEMS, label_ctl  # noqa: E402 - exceptions.py imports this module

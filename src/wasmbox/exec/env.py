@@ -78,6 +78,8 @@ class ModuleEnv:
         self.type_ids: list[int] = [canonical_type_id(("func", k)) for k in self.type_keys]
 
         self.func_type_idx: list[int] = []
+        #: per tag index (imports first): its function type index
+        self.tag_type_idx: list[int] = []
         self.globals: list[GlobalType] = []
         self.tables: list[TableType] = []
         self.mems: list[MemType] = []
@@ -90,10 +92,14 @@ class ModuleEnv:
                 self.tables.append(imp.desc)  # type: ignore[arg-type]
             elif imp.kind is ExternKind.MEM:
                 self.mems.append(imp.desc)  # type: ignore[arg-type]
+            elif imp.kind is ExternKind.TAG:
+                self.tag_type_idx.append(imp.desc.type_index)  # type: ignore[union-attr]
         self.n_imported_funcs = len(self.func_type_idx)
         self.n_imported_globals = len(self.globals)
         self.n_imported_tables = len(self.tables)
         self.n_imported_mems = len(self.mems)
+        self.n_imported_tags = len(self.tag_type_idx)
+        self.tag_type_idx.extend(t.type.type_index for t in module.tags)
         self.func_type_idx.extend(f.type_index for f in module.funcs)
         self.globals.extend(g.type for g in module.globals)
         self.tables.extend(t.type for t in module.tables)
@@ -105,6 +111,10 @@ class ModuleEnv:
         if not 0 <= type_index < len(self.types) or self.types[type_index] is None:
             raise ValidationError(f"unknown type {type_index}")
         return self.types[type_index]  # type: ignore[return-value]
+
+    def tag_type(self, tag_index: int) -> FuncType:
+        """The function type of a tag (its payload's types are the params)."""
+        return self.functype(self.tag_type_idx[tag_index])
 
     def func_tid(self, func_index: int) -> int:
         """Canonical type id of a function."""

@@ -28,9 +28,12 @@ from typing import Any
 from ..errors import ValidationError
 from ..syntax.module import Instr
 from .env import ModuleEnv
+from .exn_structure import EXN_PARTS, exn_structure
 
-UNCONDITIONAL = frozenset({"br", "br_table", "return", "unreachable"})
+UNCONDITIONAL = frozenset({"br", "br_table", "return", "unreachable", "throw", "throw_ref",
+                           "rethrow", "return_call", "return_call_indirect", "return_call_ref"})
 OPENERS = frozenset({"block", "loop", "if"})
+TRY_OPENERS = frozenset({"try", "try_table"})
 
 
 class Ctl:
@@ -43,6 +46,11 @@ class Ctl:
     __slots__ = (
         "kind", "bt", "nparams", "nresults", "body", "else_body",
         "start", "else_pos", "end", "targeted", "parent",
+        # exception handling (see exec/exceptions.py): the handler context
+        # of the construct's position, its own context id (try_table/try),
+        # the clauses, where a legacy delegate sends what it catches, and
+        # whether a delegate targets this construct's context
+        "hctx", "hid", "catches", "in_catch", "delegate", "dg_target", "ntry",
     )
 
     def __init__(self, kind: str, bt: Any, nparams: int, nresults: int, start: int,
@@ -58,6 +66,27 @@ class Ctl:
         self.end = -1
         self.targeted = False
         self.parent = parent
+        self.hctx = 0 if parent is None else parent.inner_ctx()
+        self.hid = 0
+        self.catches: list[Any] = []
+        self.in_catch = False
+        self.delegate: int | None = None
+        self.dg_target = False
+        self.ntry = 0  # the function node: how many handler contexts it has
+
+    def inner_ctx(self) -> int:
+        """The handler context of code directly inside this construct (0: none)."""
+        if self.hid and not self.in_catch:
+            return self.hid
+        return self.hctx
+
+    def current_body(self) -> list[Any]:
+        """The item list being filled: the body, the else arm or the last catch."""
+        if self.kind == "if" and self.else_body is not None:
+            return self.else_body
+        if self.in_catch:
+            return self.catches[-1].body
+        return self.body
 
     @property
     def branch_arity(self) -> int:
@@ -92,21 +121,28 @@ def build_tree(body: list[Instr], env: ModuleEnv, nresults: int) -> Ctl:
     stack: list[Ctl] = [func]
     cur: list[Any] = func.body
     skip_depth = -1  # >= 0 while skipping dead code
+    ntry = 0
     for pos, ins in enumerate(body):
         op = ins.op
         if skip_depth >= 0:
-            if op in OPENERS or op in ("try", "try_table"):
+            if op in OPENERS or op in TRY_OPENERS:
                 skip_depth += 1
                 continue
-            if op == "end":
+            if op == "end" or op == "delegate":
                 if skip_depth > 0:
                     skip_depth -= 1
                     continue
                 skip_depth = -1
-            elif op == "else" and skip_depth == 0:
+            elif skip_depth == 0 and op in ("else", "catch", "catch_all"):
                 skip_depth = -1
             else:
                 continue
+        if op in TRY_OPENERS or op in EXN_PARTS:
+            ntry = exn_structure(ins, pos, stack, env, ntry)
+            cur = stack[-1].current_body()
+            if op == "rethrow":
+                skip_depth = 0
+            continue
         if op in OPENERS:
             np_, nr = env.block_arity(ins.imm[0])
             c = Ctl(op, ins.imm[0], np_, nr, pos, stack[-1])
@@ -125,8 +161,7 @@ def build_tree(body: list[Instr], env: ModuleEnv, nresults: int) -> Ctl:
                 raise ValidationError("unexpected end")
             c = stack.pop()
             c.end = pos
-            p = stack[-1]
-            cur = p.else_body if (p.kind == "if" and p.else_body is not None) else p.body
+            cur = stack[-1].current_body()
         elif op in ("br", "br_if", "br_table"):
             if op == "br_table":
                 depths = tuple(ins.imm[0]) + (ins.imm[1],)
@@ -149,6 +184,7 @@ def build_tree(body: list[Instr], env: ModuleEnv, nresults: int) -> Ctl:
     if len(stack) != 1:
         raise ValidationError("unclosed block")
     func.end = len(body)
+    func.ntry = ntry
     return func
 
 
@@ -167,8 +203,10 @@ def if_nesting(body: list[Instr]) -> int:
             depth += 1
             if depth > deepest:
                 deepest = depth
-        elif op in OPENERS or op in ("try", "try_table"):
+        elif op in OPENERS or op in TRY_OPENERS:
             opens.append(False)
+        elif op == "delegate" and opens:
+            opens.pop()
         elif op == "end" and opens:
             if opens.pop():
                 depth -= 1

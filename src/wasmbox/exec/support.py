@@ -24,7 +24,7 @@ import math
 import struct
 from typing import Any
 
-from ..errors import Exhaustion, Trap, TrapCode
+from ..errors import Exhaustion, Thrown, Trap, TrapCode, WasmException
 from . import numerics
 from .bulk import mem_copy, mem_fill, mem_init, tcopy, tfill, tinit
 
@@ -67,6 +67,19 @@ def ci_trap(tab: list, i: int, tid: int) -> Trap:
     return Trap(TrapCode.BAD_SIGNATURE)
 
 
+class Delegated(Exception):
+    """Internal: a legacy ``delegate`` carrying ``(exception, target context)``
+    past the handlers it skips (see :mod:`wasmbox.exec.exceptions`)."""
+
+
+def throw_ref(v: Any) -> BaseException:
+    """What ``throw_ref`` raises: the exception itself (a fresh traceback), or
+    the trap "null exception reference" for null."""
+    if v is None:
+        return Trap(TrapCode.NULL_EXCEPTION_REFERENCE)
+    return v.with_traceback(None)
+
+
 def new_f32_scratch() -> memoryview:
     """A one-element array of C floats: storing a double rounds it to f32.
 
@@ -100,6 +113,10 @@ def _names() -> dict[str, Any]:
         "tcopy": tcopy,
         "tinit": tinit,
         "ci_trap": ci_trap,
+        "WX": Thrown,
+        "WXE": WasmException,
+        "DG": Delegated,
+        "XR": throw_ref,
         "Trap": Trap,
         "Exhaustion": Exhaustion,
         "SQRT": math.sqrt,

@@ -12,6 +12,7 @@ from .memory import Memory
 from .module import Module
 from .store import Store
 from .table import Table
+from .tag import Tag
 from .types import (
     ExportType,
     FuncType,
@@ -20,11 +21,12 @@ from .types import (
     Limits,
     MemoryType,
     TableType,
+    TagType,
     ValType,
 )
 
 __all__ = [
     "Caller", "Config", "Engine", "ExportType", "Func", "FuncType", "Global", "GlobalType",
     "ImportType", "Instance", "InstanceExports", "Limits", "Linker", "Memory", "MemoryType",
-    "Module", "Store", "Table", "TableType", "ValType",
+    "Module", "Store", "Table", "TableType", "Tag", "TagType", "ValType",
 ]

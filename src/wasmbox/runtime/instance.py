@@ -50,11 +50,12 @@ from .func import Func
 from .global_ import Global
 from .memory import Memory
 from .module import Module
-from .plan import EVAL, FUNC, GLOBAL, TABLE, InstancePlan, const_raw, is_stub
+from .plan import EVAL, FUNC, GLOBAL, TABLE, TAG, InstancePlan, const_raw, is_stub
 from .store import Store, StoreState, call_wasm
 from .table import Table
+from .tag import Tag
 
-Extern = Any  # Func | Memory | Table | Global
+Extern = Any  # Func | Memory | Table | Global | Tag
 
 
 class DataInstance:
@@ -97,9 +98,9 @@ def _limits_match(actual_min: int, actual_max: int | None, want: st.Limits) -> b
 def _check_import(env: Any, imp: sm.Import, item: Any, store: StoreState) -> None:
     kind = imp.kind
     bad = f"incompatible import type for `{imp.module}::{imp.name}`"
-    if not isinstance(item, (Func, Memory, Table, Global)):
-        raise TypeError(f"import `{imp.module}::{imp.name}`: expected a Func, Memory, Table or "
-                        f"Global, got {type(item).__name__}")
+    if not isinstance(item, (Func, Memory, Table, Global, Tag)):
+        raise TypeError(f"import `{imp.module}::{imp.name}`: expected a Func, Memory, Table, "
+                        f"Global or Tag, got {type(item).__name__}")
     if getattr(item, "_store", store) is not store:
         raise WasmboxError(f"import `{imp.module}::{imp.name}` belongs to another store")
     if kind is sm.ExternKind.FUNC:
@@ -120,6 +121,10 @@ def _check_import(env: Any, imp: sm.Import, item: Any, store: StoreState) -> Non
     elif kind is sm.ExternKind.GLOBAL:
         wantg: st.GlobalType = imp.desc  # type: ignore[assignment]
         if not isinstance(item, Global) or item._type != wantg:
+            raise LinkError(bad)
+    elif kind is sm.ExternKind.TAG:
+        want_tid = env.type_ids[imp.desc.type_index]  # type: ignore[union-attr]
+        if not isinstance(item, Tag) or item.tid != want_tid:
             raise LinkError(bad)
     else:
         raise UnsupportedFeature(f"imports of kind {kind.text} are not supported")
@@ -156,7 +161,8 @@ class Instance:
     """An instance of a module: ``Instance(store, module, imports)``."""
 
     __slots__ = ("_store", "_module", "_code", "_plan", "_g", "_funcs", "_compiled",
-                 "_globals", "_tables", "_mems", "_exports", "_exports_obj", "__weakref__")
+                 "_globals", "_tables", "_mems", "_tags", "_exports", "_exports_obj",
+                 "__weakref__")
 
     def __init__(self, store: Store, module: Module, imports: Sequence[Extern]) -> None:
         if not isinstance(store, Store):
@@ -189,6 +195,7 @@ class Instance:
         self._globals: list[Global] = []
         self._tables: list[Table] = []
         self._mems: list[Memory] = []
+        self._tags: list[Tag] = []
         if imports:
             self._link(store, imports)
         store._admit(plan.mem_min_bytes, plan.table_mins)
@@ -202,6 +209,8 @@ class Instance:
             exec(plan.stubs, g)  # noqa: S102 - our identifiers and numbers only (runtime.plan)
         if plan.defines_state:
             self._allocate(store, module.syntax)
+        if plan.tag_tids:
+            self._make_tags(store)
         if plan.exports:
             self._export()
         if not store.config.lazy_compile:
@@ -230,6 +239,9 @@ class Instance:
                 self._globals.append(item)
             elif kind == TABLE:
                 self._tables.append(item)
+            elif kind == TAG:
+                g[plan.tag_names[len(self._tags)]] = item
+                self._tags.append(item)
             else:
                 self._mems.append(item)
 
@@ -260,9 +272,19 @@ class Instance:
             mem._heap.bind(self, plan.Mnames[i])  # rebound whenever the memory's bytes change
             g[plan.mnames[i]] = mem
 
+    def _make_tags(self, store: StoreState) -> None:
+        """The module's own tags: new tag instances, bound as ``TG<i>``."""
+        plan, g, tags = self._plan, self._g, self._tags
+        env = self._code.env
+        first = len(tags)
+        for j, tid in enumerate(plan.tag_tids):
+            tag = Tag._create(store, env.tag_type(first + j), tid)
+            g[plan.tag_names[first + j]] = tag
+            tags.append(tag)
+
     def _export(self) -> None:
         """The exports, by name (function instances are made here for exported functions)."""
-        spaces = (self._funcs, self._tables, self._mems, self._globals)
+        spaces = (self._funcs, self._tables, self._mems, self._globals, self._tags)
         exports, func = self._exports, self._func
         for name, kind, index in self._plan.exports:
             if kind < 0:

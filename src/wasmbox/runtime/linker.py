@@ -23,9 +23,10 @@ from .memory import Memory
 from .module import Module
 from .store import Store
 from .table import Table
+from .tag import Tag
 from .types import FuncType
 
-_EXTERNS = (Func, Memory, Table, Global)
+_EXTERNS = (Func, Memory, Table, Global, Tag)
 
 
 class _HostDef:
@@ -79,9 +80,9 @@ class Linker:
         self._defs[key] = item
 
     def define(self, store: Store, module: str, name: str, item: Any) -> None:
-        """Define an item (Func, Memory, Table or Global) under module::name."""
+        """Define an item (Func, Memory, Table, Global or Tag) under module::name."""
         if not isinstance(item, _EXTERNS):
-            raise TypeError(f"Linker.define: expected a Func, Memory, Table or Global, "
+            raise TypeError(f"Linker.define: expected a Func, Memory, Table, Global or Tag, "
                             f"got {type(item).__name__}")
         self._put(module, name, item)
 

@@ -23,7 +23,9 @@ from ..errors import UnsupportedFeature, ValidationError
 from ..exec.compile import ModuleCode
 from ..syntax import module as sm
 from .engine import Engine
-from .types import ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, TableType
+from .types import (
+    ExportType, ExternType, FuncType, GlobalType, ImportType, MemoryType, TableType, TagType,
+)
 
 try:
     from ..valid import validate_module as _validate
@@ -78,7 +80,7 @@ def _module_code(engine: Engine, m: sm.Module, info: Any) -> ModuleCode:
 def extern_type(env: Any, kind: sm.ExternKind, index_or_desc: Any, imported: bool) -> ExternType:
     """The API type of an import (desc) or an export (index).
 
-    Raises UnsupportedFeature for tags (exception handling is not run yet).
+    Raises UnsupportedFeature for kinds not supported.
     """
     if kind is sm.ExternKind.FUNC:
         ft = env.functype(index_or_desc) if imported else env.func_types[index_or_desc]
@@ -89,6 +91,9 @@ def extern_type(env: Any, kind: sm.ExternKind, index_or_desc: Any, imported: boo
         return TableType._wrap(index_or_desc if imported else env.tables[index_or_desc])
     if kind is sm.ExternKind.MEM:
         return MemoryType._wrap(index_or_desc if imported else env.mems[index_or_desc])
+    if kind is sm.ExternKind.TAG:
+        ti = index_or_desc.type_index if imported else env.tag_type_idx[index_or_desc]
+        return TagType._wrap(env.functype(ti))
     raise UnsupportedFeature(f"{kind.text} imports and exports are not supported")
 
 

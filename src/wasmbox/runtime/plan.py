@@ -7,7 +7,7 @@ its instances (:meth:`InstancePlan.of` caches the plan on the module's
 
 * the names an instance binds in its code globals (``f<i>``, ``F<i>``,
   ``g<i>``/``G<i>``, ``T<i>``/``t<i>``, ``M<i>``/``m<i>``, ``E<i>``,
-  ``D<i>``), formatted once;
+  ``D<i>``, ``TG<i>``), formatted once;
 * ``stubs``: one code object that defines, for every defined function
   ``i``, a stub ``f<i>(*a)`` that compiles (or fetches) the real function
   through the instance's ``LAZY(i)`` and calls it; running it in a new
@@ -29,9 +29,9 @@ from ..syntax import module as sm
 from .memory import geometry
 
 #: extern kinds as small ints (cheaper to dispatch on than the Enum)
-FUNC, TABLE, MEM, GLOBAL = 0, 1, 2, 3
+FUNC, TABLE, MEM, GLOBAL, TAG = 0, 1, 2, 3, 4
 KIND_CODE = {sm.ExternKind.FUNC: FUNC, sm.ExternKind.TABLE: TABLE, sm.ExternKind.MEM: MEM,
-             sm.ExternKind.GLOBAL: GLOBAL}
+             sm.ExternKind.GLOBAL: GLOBAL, sm.ExternKind.TAG: TAG}
 
 #: marks an initialiser that must be evaluated at instantiation
 EVAL = object()
@@ -82,7 +82,7 @@ class InstancePlan:
                  "global_names", "global_inits", "Tnames", "tnames", "Mnames", "mnames",
                  "Enames", "Dnames", "stubs", "exports", "mem_min_bytes", "table_mins",
                  "elems_const_offset", "datas_const_offset", "module_mems", "_geometry",
-                 "defines_state", "has_segments")
+                 "defines_state", "has_segments", "tag_names", "tag_tids")
 
     def __init__(self, code: Any) -> None:
         env = code.env
@@ -118,6 +118,10 @@ class InstancePlan:
         self.defines_state = bool(m.globals or m.tables or m.mems or env.globals or env.tables
                                   or env.mems)
         self.has_segments = bool(m.elems or m.datas)
+        #: tags: the names generated code reaches them by, and (defined ones)
+        #: the canonical id of each one's type
+        self.tag_names = [f"TG{i}" for i in range(len(env.tag_type_idx))]
+        self.tag_tids = [env.type_ids[t.type.type_index] for t in m.tags]
 
     def mem_geometry(self, max_memory_pages: int) -> list[tuple]:
         """:func:`~wasmbox.runtime.memory.geometry` of each defined memory, for a page cap.

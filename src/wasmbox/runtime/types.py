@@ -1,7 +1,7 @@
 """Types of the embedding API, with wasmtime-py's names and shapes.
 
 :class:`ValType`, :class:`FuncType`, :class:`GlobalType`, :class:`Limits`,
-:class:`MemoryType`, :class:`TableType`, :class:`ImportType` and
+:class:`MemoryType`, :class:`TableType`, :class:`TagType`, :class:`ImportType` and
 :class:`ExportType` wrap the structures of :mod:`wasmbox.syntax.types`
 (available as ``._t``/``._ft``) so users never handle those directly.
 
@@ -236,7 +236,39 @@ class TableType:
         return f"TableType({self.element}, {self.limits})"
 
 
-ExternType = Union[FuncType, GlobalType, MemoryType, TableType]
+class TagType:
+    """``TagType(functype)``: the type of a tag; ``.functype`` (no results)."""
+
+    __slots__ = ("_ft",)
+
+    def __init__(self, functype: FuncType) -> None:
+        if not isinstance(functype, FuncType):
+            raise TypeError("TagType(functype): expected a FuncType")
+        if functype._ft.results:
+            raise ValueError("TagType: a tag's function type has no results")
+        self._ft = functype._ft
+
+    @classmethod
+    def _wrap(cls, ft: st.FuncType) -> "TagType":
+        obj = cls.__new__(cls)
+        obj._ft = ft
+        return obj
+
+    @property
+    def functype(self) -> FuncType:
+        return FuncType._wrap(self._ft)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TagType) and self._ft == other._ft
+
+    def __hash__(self) -> int:
+        return hash(("tag", self._ft))
+
+    def __repr__(self) -> str:
+        return f"TagType({self.functype!r})"
+
+
+ExternType = Union[FuncType, GlobalType, MemoryType, TableType, TagType]
 
 
 class ImportType:

@@ -8,7 +8,8 @@ Internal ("raw") representation, shared with the compiled code:
   whose payload is the f32 payload shifted left by 29 (signalling NaNs are
   not quieted) -- see :mod:`wasmbox.exec.numerics`;
 * funcref: None (null) or a :class:`~wasmbox.runtime.func.Func`;
-* externref: None (null) or any other Python object, as given by the host.
+* externref: None (null) or any other Python object, as given by the host;
+* exnref: None (null) or the :class:`~wasmbox.errors.WasmException` caught.
 
 API representation (what wasmtime-py returns): i32/i64 as *signed* ints,
 floats as floats, references as Func / object / None.
@@ -60,6 +61,12 @@ def to_raw(t: Any, v: Any) -> Any:
                 raise TypeError(f"expected a Func or None for funcref, got {type(v).__name__}")
             return v
         if t.heap is st.AbsHeap.EXTERN:
+            return v
+        if t.heap is st.AbsHeap.EXN:
+            from ..errors import WasmException
+
+            if not isinstance(v, WasmException):
+                raise TypeError(f"expected a WasmException or None for exnref, got {type(v).__name__}")
             return v
         raise TypeError(f"unsupported reference type {t!r}")
     raise TypeError(f"unsupported value type {t!r}")

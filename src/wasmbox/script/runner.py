@@ -31,6 +31,7 @@ from ..errors import (
     UnsupportedFeature,
     ValidationError,
     WasmboxError,
+    WasmException,
 )
 from ..text import wast
 from .compare import ScriptValueError, matches, show, to_raw
@@ -302,8 +303,17 @@ class ScriptRunner:
         self._expect_error(lambda: self.syntax_module(cmd.module), (ParseError, DecodeError),
                            cmd.message, "malformed")
 
-    def cmd_assert_exception(self, cmd: Any) -> None:
-        raise Skip("exception handling is not supported yet")
+    def cmd_assert_exception(self, cmd: wast.AssertException) -> None:
+        """The invoke must end in a Wasm exception that no handler caught."""
+        try:
+            self.action(cmd.action)
+        except WasmException:
+            return
+        except UnsupportedFeature as e:
+            raise Skip(str(e)) from None
+        except WasmboxError as e:
+            raise Failure(f"expected an uncaught exception, got {e.kind} {e.message!r}") from None
+        raise Failure("expected an uncaught exception, but it returned")
 
     def cmd_assert_suspension(self, cmd: Any) -> None:
         raise Skip("stack switching is not supported yet")

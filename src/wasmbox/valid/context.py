@@ -30,6 +30,7 @@ class ModuleInfo:
     ``globals`` / ``tables`` / ``mems``: their types, imports first.
     ``elem_types``: the reference type of each element segment.
     ``num_datas``: number of data segments.
+    ``tags``: the function type index of each tag, imports first.
     ``refs``: function indices declared for ``ref.func`` (those referenced
     anywhere in the module outside function bodies and the start function).
     ``max_stack``: per *defined* function, the greatest operand stack height
@@ -49,6 +50,9 @@ class ModuleInfo:
     num_imported_mems: int = 0
     elem_types: list[RefType] = field(default_factory=list)
     num_datas: int = 0
+    #: per tag index (imports first): the index of its function type
+    tags: list[int] = field(default_factory=list)
+    num_imported_tags: int = 0
     refs: frozenset[int] = frozenset()
     max_stack: list[int] = field(default_factory=list)
     space: TypeSpace = field(init=False, repr=False, compare=False)
@@ -105,6 +109,12 @@ class ModuleInfo:
         if not 0 <= x < len(self.elem_types):
             raise ValidationError(f"unknown elem segment {x}")
         return self.elem_types[x]
+
+    def tag(self, x: int) -> FuncType:
+        """The function type of tag x; raises ValidationError("unknown tag x")."""
+        if not 0 <= x < len(self.tags):
+            raise ValidationError(f"unknown tag {x}")
+        return self.func_type(self.tags[x])
 
     def data(self, x: int) -> None:
         """Raises ValidationError("unknown data segment x")."""

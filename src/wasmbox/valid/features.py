@@ -68,6 +68,8 @@ _FEATURE_BY_HEAP: dict[AbsHeap, str] = {
 }
 
 SUPPORTED_HEAPS = frozenset({AbsHeap.FUNC, AbsHeap.EXTERN})
+#: the exception heap types, supported (nullable) since exception handling landed
+EXN_HEAPS = frozenset({AbsHeap.EXN, AbsHeap.NOEXN})
 
 
 def feature_of_op(name: str) -> str | None:
@@ -96,6 +98,8 @@ def feature_of_valtype(t: ValType) -> str | None:
         return "simd" if t is NumType.V128 else None
     if isinstance(t, RefType):
         h = t.heap
+        if h in EXN_HEAPS and t.nullable:  # exception handling: exnref, nullexnref
+            return None
         if isinstance(h, int):
             return "function-references"
         f = _FEATURE_BY_HEAP.get(h)

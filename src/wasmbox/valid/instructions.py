@@ -77,7 +77,7 @@ class FuncValidator:
 
     def pop_ctrl(self) -> _Frame:
         frame = self.ctrls[-1]
-        self.pop_vals(frame.end, "block")
+        self.pop_vals(frame.end)
         if len(self.vals) != frame.height:
             raise _mismatch("block", frame.end, self.vals[frame.height :] + list(frame.end))
         self.ctrls.pop()
@@ -589,3 +589,7 @@ def validate_function(info: ModuleInfo, func_index: int, func: Func) -> int:
     for _, t in func.locals.runs:
         check_valtype(t, ntypes)
     return FuncValidator(info, func_index, tuple(ft.params), func.locals, ft.results).run(func.body)
+
+
+# the exception-handling rules register into _RULES (valid/exceptions.py)
+from . import exceptions as _exceptions  # noqa: E402,F401

@@ -15,6 +15,7 @@ from ..syntax.module import Expr, ExternKind, Module
 from ..syntax.types import I32, I64, AddrType, GlobalType, MemType, TableType, flatten_types
 from .const import validate_const
 from .context import ModuleInfo
+from .exceptions import check_tag
 from .features import unsupported
 from .instructions import validate_function
 from .types import (
@@ -59,6 +60,8 @@ def _build_info(m: Module) -> ModuleInfo:
     tables: list[TableType] = []
     mems: list[MemType] = []
     globals_: list[GlobalType] = []
+    tags: list[int] = []
+    info.tags = tags
     for imp in m.imports:
         k = imp.kind
         d = imp.desc
@@ -82,8 +85,11 @@ def _build_info(m: Module) -> ModuleInfo:
                 raise ValidationError(f"malformed global import {imp.module}.{imp.name}")
             check_valtype(d.val, ntypes)
             globals_.append(d)
+        elif k is ExternKind.TAG:
+            tags.append(check_tag(info, d))
         else:
-            raise unsupported("exceptions", "tag import")
+            raise ValidationError(f"malformed import kind of {imp.module}.{imp.name}")
+    info.num_imported_tags = len(tags)
     info.num_imported_funcs = len(func_idx)
     info.num_imported_tables = len(tables)
     info.num_imported_mems = len(mems)
@@ -100,8 +106,8 @@ def _build_info(m: Module) -> ModuleInfo:
     for mem in m.mems:
         check_memtype(mem.type)
         mems.append(mem.type)
-    if m.tags:
-        raise unsupported("exceptions", "tag")
+    for tag in m.tags:
+        tags.append(check_tag(info, tag.type))
     for g in m.globals:
         check_valtype(g.type.val, ntypes)
         globals_.append(g.type)
@@ -163,8 +169,10 @@ def _check_exports(m: Module, info: ModuleInfo) -> None:
             info.mem(x.index)
         elif k is ExternKind.GLOBAL:
             info.global_(x.index)
+        elif k is ExternKind.TAG:
+            info.tag(x.index)
         else:
-            raise unsupported("exceptions", "tag export")
+            raise ValidationError(f"malformed export kind of {x.name!r}")
 
 
 def validate_module(m: Module) -> ModuleInfo:
