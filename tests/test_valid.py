@@ -526,8 +526,6 @@ def test_unsupported_features() -> None:
     unsupported_(module([Instr("v128.const", (0,)), Instr("drop")]), "simd")
     unsupported_(module("i32.const 0; i8x16.splat; drop"), "simd")
     unsupported_(module("return_call 0"), "tail-call")
-    unsupported_(module("throw 0"), "exceptions")
-    unsupported_(module([Instr("try", (None,)), Instr("end")]), "legacy-exceptions")
     unsupported_(module("", (RefType(False, AbsHeap.FUNC),)), "function-references")
     unsupported_(module("", (RefType(True, 0),)), "function-references")
     unsupported_(module("", (RefType(True, AbsHeap.ANY),)), "gc")
@@ -536,13 +534,20 @@ def test_unsupported_features() -> None:
     unsupported_(Module(types=[RecType((SubType(ArrayType(FieldType(I32))),))]), "gc")
     unsupported_(Module(types=[RecType((SubType(FuncType()), SubType(FuncType())))]), "gc")
     unsupported_(Module(types=[RecType((SubType(FuncType(), final=False),))]), "gc")
-    unsupported_(Module(types=[ft()], tags=[Tag(TagType(0))]), "exceptions")
     unsupported_(Module(mems=[Memory(MemType(Limits(1, 1, shared=True)))]), "threads")
     unsupported_(Module(tables=[Table(TableType(Limits(1), FUNCREF), [Instr("ref.null", (AbsHeap.FUNC,))])]),
                  "function-references")
     unsupported_(module("i64.const 0; i64.const 0; i64.const 0; i64.const 0; i64.add128; drop; drop"),
                  "wide-arithmetic")
     unsupported_(Module(globals=[Global(GlobalType(I32), [Instr("v128.const", (0,))])]), "simd")
+
+
+def test_exception_handling_is_supported() -> None:
+    # (tests/test_exceptions.py holds the details)
+    invalid(module("throw 0"), "unknown tag 0")
+    validate_module(module([Instr("try", (None,)), Instr("end")]))
+    info = validate_module(Module(types=[ft()], tags=[Tag(TagType(0))]))
+    assert info.tags == [0] and info.tag(0) == FuncType()
 
 
 def test_memory64_and_custom_page_sizes_are_supported() -> None:

@@ -2,8 +2,8 @@
 
 The validator implements Wasm 2.0 (MVP, sign extension, non-trapping
 float-to-int, multi-value, bulk memory, reference types) plus multiple
-memories, memory64 (with table64), custom page sizes and extended constant
-expressions. Anything
+memories, memory64 (with table64), custom page sizes, extended constant
+expressions and exception handling (with the legacy instructions). Anything
 else that is well formed gets :class:`~wasmbox.errors.UnsupportedFeature`
 with a message ``"<feature>: <construct>"``, never ``ValidationError``:
 the module may well be valid, we just cannot check (or run) it yet.
@@ -22,14 +22,6 @@ from ..syntax.types import AbsHeap, NumType, RefType, ValType
 # Instruction names (not opcodes) of proposals beyond 2.0 outside the
 # prefix pages that are wholly one proposal (GC page 0xFB, SIMD page 0xFD).
 _FEATURE_BY_NAME: dict[str, str] = {
-    "try": "legacy-exceptions",
-    "catch": "legacy-exceptions",
-    "catch_all": "legacy-exceptions",
-    "delegate": "legacy-exceptions",
-    "rethrow": "legacy-exceptions",
-    "throw": "exceptions",
-    "throw_ref": "exceptions",
-    "try_table": "exceptions",
     "return_call": "tail-call",
     "return_call_indirect": "tail-call",
     "return_call_ref": "tail-call",
@@ -61,8 +53,6 @@ _FEATURE_BY_HEAP: dict[AbsHeap, str] = {
     AbsHeap.NONE: "gc",
     AbsHeap.NOFUNC: "gc",
     AbsHeap.NOEXTERN: "gc",
-    AbsHeap.EXN: "exceptions",
-    AbsHeap.NOEXN: "exceptions",
     AbsHeap.CONT: "stack-switching",
     AbsHeap.NOCONT: "stack-switching",
 }
