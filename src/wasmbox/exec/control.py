@@ -21,6 +21,9 @@ blocks do not become Python loops. Instead:
   a loop is ``k = T; break``. An ``if`` stays a Python ``if``/``else``.
   Blocks and loops that no branch targets vanish.
 * Operand values that cross a label live in the slot variables ``s<h>``.
+* A ``try_table`` (or legacy ``try``) is kept like an ``if``: a Python
+  ``try`` statement whose handler branches like ``br``
+  (:mod:`wasmbox.exec.exceptions`).
 
 So the only Python loops are Wasm loops. In *flat* mode (used when even
 that nests too deeply for CPython) every construct is dissolved: the
