@@ -127,7 +127,8 @@ def _check_segments(m: Module, info: ModuleInfo) -> None:
         validate_const(info, g.init, g.type.val, nig + i)
     for t in m.tables:
         if t.init is not None:
-            validate_const(info, t.init, t.type.elem)
+            # tables come before globals: only imported ones are visible
+            validate_const(info, t.init, t.type.elem, nig)
     for e in m.elems:
         check_elem_type(e.type, ntypes)
         for ex in e.init:
