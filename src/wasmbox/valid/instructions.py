@@ -74,7 +74,11 @@ class FuncValidator:
         # must be set before it is read. ``inited`` holds those set so far on
         # the current path, ``init_stack`` the order they were set in; leaving
         # a block forgets what was set inside it (the spec's algorithm).
-        self.has_nondef = any(not defaultable(t) for _, t in locals_.runs)
+        self.has_nondef = False
+        for _, t in locals_.runs:
+            if t.__class__ is RefType and not t.nullable:
+                self.has_nondef = True
+                break
         self.inited: set[int] = set()
         self.init_stack: list[int] = []
 

@@ -296,13 +296,22 @@ def _subst_val(t: object, lo: int, hi: int, keys: list[Hashable]) -> object:
     return t
 
 
+def _indexed(ts: tuple) -> bool:
+    """Whether a tuple of value types names a type index."""
+    for t in ts:
+        if t.__class__ is RefType and t.heap.__class__ is int:
+            return True
+    return False
+
+
 def _subst_comp(c: object, lo: int, hi: int, keys: list[Hashable]) -> Hashable:
     if isinstance(c, FuncType):
-        return (
-            "func",
-            tuple(_subst_val(t, lo, hi, keys) for t in c.params),
-            tuple(_subst_val(t, lo, hi, keys) for t in c.results),
-        )
+        ps, rs = c.params, c.results
+        if _indexed(ps):
+            ps = tuple(_subst_val(t, lo, hi, keys) for t in ps)
+        if _indexed(rs):
+            rs = tuple(_subst_val(t, lo, hi, keys) for t in rs)
+        return ("func", tuple(ps), tuple(rs))
     if isinstance(c, StructType):
         return ("struct", tuple((_subst_val(f.storage, lo, hi, keys), f.mutable) for f in c.fields))
     if isinstance(c, ArrayType):
