@@ -183,7 +183,7 @@ def check_rectype(r: RecType, first_index: int, space: "TypeSpace") -> None:
             if sup.final:
                 raise ValidationError(f"sub type {x} has a final supertype {y}")
             if not space.match_comp(c, sup.comp):
-                raise ValidationError(f"sub type {x} does not match its supertype {y}")
+                raise ValidationError(f"sub type {x} does not match super type {y}")
 
 
 def check_limits(lim: Limits, bound: int, size_msg: str) -> None:
