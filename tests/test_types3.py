@@ -24,10 +24,8 @@ from wasmbox.syntax.types import (
     FieldType,
     FuncType,
     PackedType,
-    RecType,
     RefType,
     StructType,
-    SubType,
 )
 from wasmbox.text.parse import parse_module
 from wasmbox.valid import validate_module

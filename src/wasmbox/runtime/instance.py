@@ -2,9 +2,10 @@
 
 The steps follow the Wasm 2.0 spec's order:
 
-1. every import is checked against the module's declaration ("unknown
-   import" is the Linker's job; a present but wrong item raises
-   :class:`~wasmbox.errors.LinkError` "incompatible import type");
+1. every import is checked against the module's declaration with the Wasm
+   3.0 matching rules (:mod:`wasmbox.runtime.matching`; "unknown import" is
+   the Linker's job; a present but wrong item raises
+   :class:`~wasmbox.errors.LinkError` "incompatible import type for ...");
 2. the store's limits and the allocator are consulted for the module's
    tables and memories (a module that does not fit is refused with
    :class:`~wasmbox.errors.InstantiationError` before anything is
@@ -41,11 +42,10 @@ from collections.abc import Mapping
 from types import FunctionType
 from typing import Any, Callable, Iterator, Sequence
 
-from ..errors import LinkError, Trap, TrapCode, UnsupportedFeature, WasmboxError
+from ..errors import LinkError, Trap, TrapCode, UnsupportedFeature
 from ..exec import numerics
 from ..exec.support import BASE, new_f32_scratch
 from ..syntax import module as sm
-from ..syntax import types as st
 from .func import Func
 from .global_ import Global
 from .matching import check_import
