@@ -528,21 +528,30 @@ def test_unsupported_features() -> None:
     unsupported_(module("return_call 0"), "tail-call")
     unsupported_(module("throw 0"), "exceptions")
     unsupported_(module([Instr("try", (None,)), Instr("end")]), "legacy-exceptions")
-    unsupported_(module("", (RefType(False, AbsHeap.FUNC),)), "function-references")
-    unsupported_(module("", (RefType(True, 0),)), "function-references")
-    unsupported_(module("", (RefType(True, AbsHeap.ANY),)), "gc")
-    unsupported_(module([Instr("ref.null", (0,)), Instr("drop")]), "function-references")
-    unsupported_(Module(types=[RecType((SubType(StructType((FieldType(I32),))),))]), "gc")
-    unsupported_(Module(types=[RecType((SubType(ArrayType(FieldType(I32))),))]), "gc")
-    unsupported_(Module(types=[RecType((SubType(FuncType()), SubType(FuncType())))]), "gc")
-    unsupported_(Module(types=[RecType((SubType(FuncType(), final=False),))]), "gc")
     unsupported_(Module(types=[ft()], tags=[Tag(TagType(0))]), "exceptions")
     unsupported_(Module(mems=[Memory(MemType(Limits(1, 1, shared=True)))]), "threads")
-    unsupported_(Module(tables=[Table(TableType(Limits(1), FUNCREF), [Instr("ref.null", (AbsHeap.FUNC,))])]),
-                 "function-references")
     unsupported_(module("i64.const 0; i64.const 0; i64.const 0; i64.const 0; i64.add128; drop; drop"),
                  "wide-arithmetic")
     unsupported_(Module(globals=[Global(GlobalType(I32), [Instr("v128.const", (0,))])]), "simd")
+
+
+def test_wasm3_types_and_function_references_are_supported() -> None:
+    # once unsupported (issue 10 implements them): they now validate
+    validate_module(module("", (RefType(False, AbsHeap.FUNC),)))
+    validate_module(module("", (RefType(True, 0),)))
+    validate_module(module("", (RefType(True, AbsHeap.ANY),)))
+    validate_module(module([Instr("ref.null", (0,)), Instr("drop")]))
+    validate_module(Module(types=[RecType((SubType(StructType((FieldType(I32),))),))]))
+    validate_module(Module(types=[RecType((SubType(ArrayType(FieldType(I32))),))]))
+    validate_module(Module(types=[RecType((SubType(FuncType()), SubType(FuncType())))]))
+    validate_module(Module(types=[RecType((SubType(FuncType(), final=False),))]))
+    validate_module(Module(tables=[Table(TableType(Limits(1), FUNCREF),
+                                         [Instr("ref.null", (AbsHeap.FUNC,))])]))
+    # a group of two is not the same type as a group of one
+    keys = canonical_keys([RecType((SubType(FuncType()), SubType(FuncType()))), ft()])
+    assert keys[0] != keys[2] and keys[0] != keys[1]
+    # GC instructions stay unsupported
+    unsupported_(module([Instr("ref.i31", ()), Instr("drop")]), "gc")
 
 
 def test_memory64_and_custom_page_sizes_are_supported() -> None:

@@ -52,6 +52,7 @@ from .env import ModuleEnv
 from .interrupt import InterruptMixin
 from .memops import MemoryMixin, _LOADS, _STORE8, _STORES
 from .numops import NumericMixin, is_numeric
+from .refs import RefMixin
 from .stack import Entry, StackMixin
 from .structure import build_tree, if_nesting
 
@@ -111,7 +112,7 @@ _LOCAL_NAME = re.compile(r"\b(?:[lsv][0-9]+|k|fx|d)\b")
 
 
 class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, CallMixin,
-                       InterruptMixin):
+                       InterruptMixin, RefMixin):
     """Compiles one defined function (see the module docstring)."""
 
     def __init__(self, env: ModuleEnv, func_index: int, flat: bool = False) -> None:
@@ -212,6 +213,10 @@ class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, Call
             self.emit_call(imm[0])
         elif op == "call_indirect":
             self.emit_call_indirect(imm[0], imm[1])
+        elif op == "call_ref":
+            self.emit_call_ref(imm[0])
+        elif op == "ref.as_non_null":
+            self.emit_ref_as_non_null()
         elif op == "return_call":
             self.emit_call(imm[0], tail=True)
         elif op == "return_call_indirect":

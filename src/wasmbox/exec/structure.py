@@ -31,6 +31,8 @@ from .env import ModuleEnv
 
 UNCONDITIONAL = frozenset({"br", "br_table", "return", "unreachable"})
 OPENERS = frozenset({"block", "loop", "if"})
+#: instructions that branch to a label (the conditional ones fall through too)
+BRANCHES = frozenset({"br", "br_if", "br_table", "br_on_null", "br_on_non_null"})
 
 
 class Ctl:
@@ -69,8 +71,9 @@ class Ctl:
 
 
 class Br:
-    """A branch: ``op`` is br, br_if or br_table; ``targets`` the constructs
-    left (for br_table: the table, then the default last)."""
+    """A branch: ``op`` is br, br_if, br_table, br_on_null or br_on_non_null;
+    ``targets`` the constructs left (for br_table: the table, then the
+    default last)."""
 
     __slots__ = ("op", "targets", "pos")
 
@@ -127,7 +130,7 @@ def build_tree(body: list[Instr], env: ModuleEnv, nresults: int) -> Ctl:
             c.end = pos
             p = stack[-1]
             cur = p.else_body if (p.kind == "if" and p.else_body is not None) else p.body
-        elif op in ("br", "br_if", "br_table"):
+        elif op in BRANCHES:
             if op == "br_table":
                 depths = tuple(ins.imm[0]) + (ins.imm[1],)
             else:
@@ -140,7 +143,7 @@ def build_tree(body: list[Instr], env: ModuleEnv, nresults: int) -> Ctl:
                 t.targeted = True
                 targets.append(t)
             cur.append(Br(op, tuple(targets), pos))
-            if op != "br_if":
+            if op in UNCONDITIONAL:
                 skip_depth = 0
         else:
             cur.append(ins)
