@@ -67,6 +67,17 @@ def ci_trap(tab: list, i: int, tid: int) -> Trap:
     return Trap(TrapCode.BAD_SIGNATURE)
 
 
+class TailCall:
+    """A tail call request: a function that makes tail calls returns one instead
+    of calling; its driver calls ``f(*a, d)`` (see :mod:`wasmbox.exec.calls`)."""
+
+    __slots__ = ("f", "a")
+
+    def __init__(self, f: Any, a: tuple) -> None:
+        self.f = f
+        self.a = a
+
+
 def new_f32_scratch() -> memoryview:
     """A one-element array of C floats: storing a double rounds it to f32.
 
@@ -100,6 +111,7 @@ def _names() -> dict[str, Any]:
         "tcopy": tcopy,
         "tinit": tinit,
         "ci_trap": ci_trap,
+        "TC": TailCall,
         "Trap": Trap,
         "Exhaustion": Exhaustion,
         "SQRT": math.sqrt,
