@@ -359,9 +359,12 @@ class Instance:
 
     def _tail_stub(self, idx: int) -> Callable[..., Any]:
         """The tail entry of defined function idx before it is compiled."""
+        g = self._g  # not self: a Func must not keep its instance alive (see _teardown)
+        body = f"B{idx}"
+
         def tail(*a: Any) -> Any:
-            self._resolve(idx)
-            return self._funcs[idx].tail(*a)  # type: ignore[union-attr]
+            fn = g["LAZY"](idx)
+            return g.get(body, fn)(*a)
         return tail
 
     def _teardown(self) -> None:
