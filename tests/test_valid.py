@@ -525,7 +525,6 @@ def test_unsupported_features() -> None:
     unsupported_(module("", locals_=(V128,)), "simd")
     unsupported_(module([Instr("v128.const", (0,)), Instr("drop")]), "simd")
     unsupported_(module("i32.const 0; i8x16.splat; drop"), "simd")
-    unsupported_(module("return_call 0"), "tail-call")
     unsupported_(module("throw 0"), "exceptions")
     unsupported_(module([Instr("try", (None,)), Instr("end")]), "legacy-exceptions")
     unsupported_(Module(types=[ft()], tags=[Tag(TagType(0))]), "exceptions")
@@ -552,6 +551,13 @@ def test_wasm3_types_and_function_references_are_supported() -> None:
     assert keys[0] != keys[2] and keys[0] != keys[1]
     # GC instructions stay unsupported
     unsupported_(module([Instr("ref.i31", ()), Instr("drop")]), "gc")
+
+
+def test_tail_calls_are_supported() -> None:
+    validate_module(module("return_call 0"))  # the function calls itself
+    with pytest.raises(ValidationError, match="type mismatch"):
+        validate_module(Module(types=[ft((), (I32,)), ft()],
+                               funcs=[Func(0, [], [Instr("return_call", (1,))]), Func(1)]))
 
 
 def test_memory64_and_custom_page_sizes_are_supported() -> None:

@@ -18,8 +18,17 @@ which calls it if the registry of supertypes says its type matches.
 ``call_ref`` checks its reference for null ("null function reference",
 :meth:`CallMixin.ref_callee`) and calls its ``call``.
 
-Tail calls (``return_call*``) are compiled as ``return f(...)``: correct
-results, but they use Python stack like ordinary calls.
+Tail calls (``return_call*``) do not call: the function returns a
+:class:`~wasmbox.exec.support.TailCall` request ``TC(callee, (args...))``
+naming the callee's *tail entry* (``Func.tail``: the body of a function
+that makes tail calls itself, else its ordinary callable). A function that
+makes tail calls is compiled as that body ``B<i>`` plus a driver ``f<i>``
+(its ordinary entry) that calls the body and then runs the requests it
+gets back in a loop, each with the driver's own budget ``d``
+(see :meth:`~wasmbox.exec.compile.FunctionCompiler.compile`). So a chain of
+tail calls, however long and across instances, runs in the driver's frame
+in constant Python stack, and functions without tail calls are compiled
+(and cost) exactly as before.
 
 Raises nothing on a valid module.
 """
@@ -60,12 +69,19 @@ class CallMixin:
         args = self._call_args(len(ft.params))
         self.calls = True
         self.sync()  # the callee (and a host function) sees the exact fuel
-        expr = f"f{x}({''.join(a.as_int() + ', ' for a in args)}d)"
         if tail:
-            self.emit(f"return {expr}")
+            self.func_refs.add(x)
+            self.emit(f"return {self.tail_request(f'F{x}.tail', args)}")
             self.live = False
             return
-        self._results(expr, len(ft.results))
+        self._results(f"f{x}({''.join(a.as_int() + ', ' for a in args)}d)", len(ft.results))
+
+    def tail_request(self, callee: str, args: list[Entry]) -> str:
+        """The expression of a tail call request of ``callee`` (a tail entry) with ``args``."""
+        tc = self.use_helper("TC")
+        if not args:
+            return f"{tc}({callee}, ())"
+        return f"{tc}({callee}, ({''.join(a.as_int() + ', ' for a in args)}))"
 
     def emit_call_indirect(self, typeidx: int, table: int, tail: bool = False) -> None:
         ft = self.env.functype(typeidx)
@@ -83,15 +99,19 @@ class CallMixin:
         if self.env.type_final[typeidx]:
             fail = f"raise {self.use_helper('ci_trap')}({t}, {ic}, {tid})"
         else:  # a subtype's function passes too: the registry decides (off the fast path)
-            slow = f"{self.use_helper('ci_sub')}({t}, {ic}, {tid})({argtext}d)"
-            fail = self._call_statement(slow, len(self.stack), len(ft.results), tail)
+            sub = f"{self.use_helper('ci_sub')}({t}, {ic}, {tid})"
+            if tail:
+                fail = f"return {self.tail_request(sub + '.tail', args)}"
+            else:
+                fail = self._call_statement(f"{sub}.call({argtext}d)", len(self.stack),
+                                            len(ft.results), False)
         self.sync()
         h = len(self.stack)
         nres = len(ft.results)
         if nres:
             self.protect(h)
         if tail:
-            self.out.append((test, [f"return {expr}"]))
+            self.out.append((test, [f"return {self.tail_request('fx.tail', args)}"]))
             self.out.append(("else:", [fail]))
             self.live = False
             return
@@ -134,3 +154,15 @@ class CallMixin:
         self.sync()
         callee = self.ref_callee(ref)
         self._results(f"{callee}({''.join(a.as_int() + ', ' for a in args)}d)", len(ft.results))
+
+    def emit_return_call_ref(self, typeidx: int) -> None:
+        """``return_call_ref $t``: trap on null, else a tail call request of the
+        reference's tail entry (the type is checked statically)."""
+        ft = self.env.functype(typeidx)
+        ops = self._call_args(len(ft.params), 1)
+        args, ref = ops[:-1], ops[-1]
+        self.calls = True
+        self.sync()
+        callee = self.ref_callee(ref)
+        self.emit(f"return {self.tail_request(callee[:-len('call')] + 'tail', args)}")
+        self.live = False

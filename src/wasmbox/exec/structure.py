@@ -7,7 +7,7 @@ the :class:`Ctl` they leave (the function itself is the outermost ``Ctl``,
 kind ``"func"``: a branch to it is a return). Every other instruction stays
 an :class:`~wasmbox.syntax.Instr`.
 
-Dead code (anything after ``br``, ``br_table``, ``return`` or
+Dead code (anything after ``br``, ``br_table``, ``return``, a tail call or
 ``unreachable`` up to the end of the enclosing construct, or to its
 ``else``) is dropped here, so later stages never see polymorphic stacks.
 
@@ -29,7 +29,8 @@ from ..errors import ValidationError
 from ..syntax.module import Instr
 from .env import ModuleEnv
 
-UNCONDITIONAL = frozenset({"br", "br_table", "return", "unreachable"})
+UNCONDITIONAL = frozenset({"br", "br_table", "return", "unreachable",
+                           "return_call", "return_call_indirect", "return_call_ref"})
 OPENERS = frozenset({"block", "loop", "if"})
 #: instructions that branch to a label (the conditional ones fall through too)
 BRANCHES = frozenset({"br", "br_if", "br_table", "br_on_null", "br_on_non_null"})

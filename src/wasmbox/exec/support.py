@@ -71,14 +71,25 @@ def ci_trap(tab: list, i: int, tid: int) -> Trap:
 
 
 def ci_sub(tab: list, i: int, tid: int) -> Any:
-    """call_indirect whose type id test failed: the callee (``call``) when the
+    """call_indirect whose type id test failed: the function instance when the
     element's type is a declared subtype of type ``tid``, else raises the
     trap :func:`ci_trap` picks. Only emitted for non-final expected types."""
     if i < len(tab):
         f = tab[i]
         if f is not None and tid in SUPERS.get(f.tid, ()):
-            return f.call
+            return f
     raise ci_trap(tab, i, tid)
+
+
+class TailCall:
+    """A tail call request: a function that makes tail calls returns one instead
+    of calling; its driver calls ``f(*a, d)`` (see :mod:`wasmbox.exec.calls`)."""
+
+    __slots__ = ("f", "a")
+
+    def __init__(self, f: Any, a: tuple) -> None:
+        self.f = f
+        self.a = a
 
 
 def new_f32_scratch() -> memoryview:
@@ -117,6 +128,7 @@ def _names() -> dict[str, Any]:
         "ci_sub": ci_sub,
         "C_NULL_REF": TrapCode.NULL_REFERENCE,
         "C_NULL_FREF": TrapCode.NULL_FUNCTION_REFERENCE,
+        "TC": TailCall,
         "Trap": Trap,
         "Exhaustion": Exhaustion,
         "SQRT": math.sqrt,

@@ -279,6 +279,7 @@ class Instance:
             f = Func._wasm(self._store, idx, env.func_types[idx], env.func_tid(idx))
             g = self._g
             f.call = g[self._plan.fnames[idx]]
+            f.tail = g.get(f"B{idx}", f.call) if idx in self._compiled else self._tail_stub(idx)
             self._funcs[idx] = f
             g[self._plan.Fnames[idx]] = f
         return f
@@ -305,12 +306,28 @@ class Instance:
             cells = self._store._cells
             closure = tuple(cells[n] for n in code.co_freevars)
         # generated from numbers and our identifiers only
-        fn = g[cf.name] = FunctionType(code, g, cf.name, None, closure)
+        tail = fn = g[cf.name] = FunctionType(code, g, cf.name, None, closure)
+        if cf.tail_code is not None:  # it makes tail calls: B<i> is its body (exec.calls)
+            body = cf.tail_code
+            bname = body.co_name
+            cl = tuple(self._store._cells[n] for n in body.co_freevars) if body.co_freevars else None
+            tail = g[bname] = FunctionType(body, g, bname, None, cl)
         f = self._funcs[idx]
         if f is not None:
             f.call = fn
+            f.tail = tail
         self._compiled.add(idx)
         return fn
+
+    def _tail_stub(self, idx: int) -> Callable[..., Any]:
+        """The tail entry of defined function idx before it is compiled."""
+        g = self._g  # not self: a Func must not keep its instance alive (see _teardown)
+        body = f"B{idx}"
+
+        def tail(*a: Any) -> Any:
+            fn = g["LAZY"](idx)
+            return g.get(body, fn)(*a)
+        return tail
 
     def _teardown(self) -> None:
         """Unbind the code (Store.close): its functions and globals refer to each

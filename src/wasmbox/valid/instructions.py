@@ -351,6 +351,40 @@ def _call_indirect(v: FuncValidator, imm: tuple[Any, ...]) -> None:
     _apply(v, ft)
 
 
+def _tail(v: FuncValidator, ft: FuncType, what: str) -> None:
+    """A tail call: the callee's results must match the caller's (with subtyping)."""
+    if not v.space.match_types(ft.results, v.results):
+        raise ValidationError(
+            f"type mismatch: {what} returns {types_text(ft.results)} "
+            f"but the function returns {types_text(v.results)}"
+        )
+    v.pop_vals(ft.params)
+    v.set_unreachable()
+
+
+@_rule("return_call")
+def _return_call(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    _tail(v, v.info.func(imm[0]), "return_call")
+
+
+@_rule("return_call_indirect")
+def _return_call_indirect(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    type_index, table_index = imm
+    tt = v.info.table(table_index)
+    if not v.space.match_valtype(tt.elem, FUNCREF):
+        raise ValidationError(f"type mismatch: return_call_indirect on a table of {types_text([tt.elem])}")
+    ft = v.info.func_type(type_index)
+    v.pop_vals((_addr(tt.limits),))
+    _tail(v, ft, "return_call_indirect")
+
+
+@_rule("return_call_ref")
+def _return_call_ref(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    ft = v.info.func_type(imm[0])
+    v.pop_vals((RefType(True, imm[0]),))
+    _tail(v, ft, "return_call_ref")
+
+
 # -- parametric --------------------------------------------------------------
 
 
