@@ -525,18 +525,7 @@ def test_unsupported_features() -> None:
     unsupported_(module("", locals_=(V128,)), "simd")
     unsupported_(module([Instr("v128.const", (0,)), Instr("drop")]), "simd")
     unsupported_(module("i32.const 0; i8x16.splat; drop"), "simd")
-    unsupported_(module("return_call 0"), "tail-call")
-    unsupported_(module("", (RefType(False, AbsHeap.FUNC),)), "function-references")
-    unsupported_(module("", (RefType(True, 0),)), "function-references")
-    unsupported_(module("", (RefType(True, AbsHeap.ANY),)), "gc")
-    unsupported_(module([Instr("ref.null", (0,)), Instr("drop")]), "function-references")
-    unsupported_(Module(types=[RecType((SubType(StructType((FieldType(I32),))),))]), "gc")
-    unsupported_(Module(types=[RecType((SubType(ArrayType(FieldType(I32))),))]), "gc")
-    unsupported_(Module(types=[RecType((SubType(FuncType()), SubType(FuncType())))]), "gc")
-    unsupported_(Module(types=[RecType((SubType(FuncType(), final=False),))]), "gc")
     unsupported_(Module(mems=[Memory(MemType(Limits(1, 1, shared=True)))]), "threads")
-    unsupported_(Module(tables=[Table(TableType(Limits(1), FUNCREF), [Instr("ref.null", (AbsHeap.FUNC,))])]),
-                 "function-references")
     unsupported_(module("i64.const 0; i64.const 0; i64.const 0; i64.const 0; i64.add128; drop; drop"),
                  "wide-arithmetic")
     unsupported_(Module(globals=[Global(GlobalType(I32), [Instr("v128.const", (0,))])]), "simd")
@@ -548,6 +537,30 @@ def test_exception_handling_is_supported() -> None:
     validate_module(module([Instr("try", (None,)), Instr("end")]))
     info = validate_module(Module(types=[ft()], tags=[Tag(TagType(0))]))
     assert info.tags == [0] and info.tag(0) == FuncType()
+def test_wasm3_types_and_function_references_are_supported() -> None:
+    # once unsupported (issue 10 implements them): they now validate
+    validate_module(module("", (RefType(False, AbsHeap.FUNC),)))
+    validate_module(module("", (RefType(True, 0),)))
+    validate_module(module("", (RefType(True, AbsHeap.ANY),)))
+    validate_module(module([Instr("ref.null", (0,)), Instr("drop")]))
+    validate_module(Module(types=[RecType((SubType(StructType((FieldType(I32),))),))]))
+    validate_module(Module(types=[RecType((SubType(ArrayType(FieldType(I32))),))]))
+    validate_module(Module(types=[RecType((SubType(FuncType()), SubType(FuncType())))]))
+    validate_module(Module(types=[RecType((SubType(FuncType(), final=False),))]))
+    validate_module(Module(tables=[Table(TableType(Limits(1), FUNCREF),
+                                         [Instr("ref.null", (AbsHeap.FUNC,))])]))
+    # a group of two is not the same type as a group of one
+    keys = canonical_keys([RecType((SubType(FuncType()), SubType(FuncType()))), ft()])
+    assert keys[0] != keys[2] and keys[0] != keys[1]
+    # GC instructions stay unsupported
+    unsupported_(module([Instr("ref.i31", ()), Instr("drop")]), "gc")
+
+
+def test_tail_calls_are_supported() -> None:
+    validate_module(module("return_call 0"))  # the function calls itself
+    with pytest.raises(ValidationError, match="type mismatch"):
+        validate_module(Module(types=[ft((), (I32,)), ft()],
+                               funcs=[Func(0, [], [Instr("return_call", (1,))]), Func(1)]))
 
 
 def test_memory64_and_custom_page_sizes_are_supported() -> None:

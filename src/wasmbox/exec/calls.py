@@ -11,10 +11,24 @@ unpacking.
 compares its canonical type id with the expected one in a single test; any
 failure goes to :func:`wasmbox.exec.support.ci_trap`, which picks the spec's
 message ("undefined element", "uninitialized element", "indirect call type
-mismatch").
+mismatch") -- or, when the expected type is not final (so a function of a
+declared subtype may be in the table), to :func:`~wasmbox.exec.support.ci_sub`,
+which calls it if the registry of supertypes says its type matches.
 
-Tail calls (``return_call*``) are compiled as ``return f(...)``: correct
-results, but they use Python stack like ordinary calls.
+``call_ref`` checks its reference for null ("null function reference",
+:meth:`CallMixin.ref_callee`) and calls its ``call``.
+
+Tail calls (``return_call*``) do not call: the function returns a
+:class:`~wasmbox.exec.support.TailCall` request ``TC(callee, (args...))``
+naming the callee's *tail entry* (``Func.tail``: the body of a function
+that makes tail calls itself, else its ordinary callable). A function that
+makes tail calls is compiled as that body ``B<i>`` plus a driver ``f<i>``
+(its ordinary entry) that calls the body and then runs the requests it
+gets back in a loop, each with the driver's own budget ``d``
+(see :meth:`~wasmbox.exec.compile.FunctionCompiler.compile`). So a chain of
+tail calls, however long and across instances, runs in the driver's frame
+in constant Python stack, and functions without tail calls are compiled
+(and cost) exactly as before.
 
 Raises nothing on a valid module.
 """
@@ -55,12 +69,19 @@ class CallMixin:
         args = self._call_args(len(ft.params))
         self.calls = True
         self.sync()  # the callee (and a host function) sees the exact fuel
-        expr = f"f{x}({''.join(a.as_int() + ', ' for a in args)}d)"
         if tail:
-            self.emit(f"return {expr}")
+            self.func_refs.add(x)
+            self.emit(f"return {self.tail_request(f'F{x}.tail', args)}")
             self.live = False
             return
-        self._results(expr, len(ft.results))
+        self._results(f"f{x}({''.join(a.as_int() + ', ' for a in args)}d)", len(ft.results))
+
+    def tail_request(self, callee: str, args: list[Entry]) -> str:
+        """The expression of a tail call request of ``callee`` (a tail entry) with ``args``."""
+        tc = self.use_helper("TC")
+        if not args:
+            return f"{tc}({callee}, ())"
+        return f"{tc}({callee}, ({''.join(a.as_int() + ', ' for a in args)}))"
 
     def emit_call_indirect(self, typeidx: int, table: int, tail: bool = False) -> None:
         ft = self.env.functype(typeidx)
@@ -72,26 +93,76 @@ class CallMixin:
         ic = idx.as_int()
         t = f"T{table}"
         self.calls = True
-        expr = f"fx.call({''.join(a.as_int() + ', ' for a in args)}d)"
+        argtext = ''.join(a.as_int() + ', ' for a in args)
+        expr = f"fx.call({argtext}d)"
         test = f"if {ic} < len({t}) and (fx := {t}[{ic}]) is not None and fx.tid == {tid}:"
-        fail = f"raise {self.use_helper('ci_trap')}({t}, {ic}, {tid})"
+        if self.env.type_final[typeidx]:
+            fail = f"raise {self.use_helper('ci_trap')}({t}, {ic}, {tid})"
+        else:  # a subtype's function passes too: the registry decides (off the fast path)
+            sub = f"{self.use_helper('ci_sub')}({t}, {ic}, {tid})"
+            if tail:
+                fail = f"return {self.tail_request(sub + '.tail', args)}"
+            else:
+                fail = self._call_statement(f"{sub}.call({argtext}d)", len(self.stack),
+                                            len(ft.results), False)
         self.sync()
         h = len(self.stack)
         nres = len(ft.results)
         if nres:
             self.protect(h)
         if tail:
-            self.out.append((test, [f"return {expr}"]))
+            self.out.append((test, [f"return {self.tail_request('fx.tail', args)}"]))
             self.out.append(("else:", [fail]))
             self.live = False
             return
-        if nres == 0:
-            call = expr
-        elif nres == 1:
-            call = f"s{h} = {expr}"
-        else:
-            call = ", ".join(f"s{h + i}" for i in range(nres)) + f" = {expr}"
+        call = self._call_statement(expr, h, nres, False)
         self.out.append((test, [call]))
         self.out.append(("else:", [fail]))
         for i in range(nres):
             self.stack.append(slot_entry(h + i))
+
+    @staticmethod
+    def _call_statement(expr: str, h: int, nres: int, tail: bool) -> str:
+        """The statement that makes a call and puts its results in s<h>...."""
+        if tail:
+            return f"return {expr}"
+        if nres == 0:
+            return expr
+        if nres == 1:
+            return f"s{h} = {expr}"
+        return ", ".join(f"s{h + i}" for i in range(nres)) + f" = {expr}"
+
+    def ref_callee(self, ref: Entry) -> str:
+        """The callee of a ``call_ref``-style call whose function reference is ``ref``.
+
+        Emits the null check (trap "null function reference") and returns
+        the expression to call with the arguments and ``d``. The caller has
+        popped the arguments and the reference (:meth:`_call_args` with one
+        extra operand) and synced fuel; ``return_call_ref`` can reuse it.
+        """
+        self.emit(f"fx = {ref.code}")
+        self.emit("if fx is None: raise Trap(C_NULL_FREF)")
+        return "fx.call"
+
+    def emit_call_ref(self, typeidx: int) -> None:
+        """``call_ref $t``: a call through a typed function reference (its type is
+        guaranteed by validation, so only null needs a check)."""
+        ft = self.env.functype(typeidx)
+        ops = self._call_args(len(ft.params), 1)
+        args, ref = ops[:-1], ops[-1]
+        self.calls = True
+        self.sync()
+        callee = self.ref_callee(ref)
+        self._results(f"{callee}({''.join(a.as_int() + ', ' for a in args)}d)", len(ft.results))
+
+    def emit_return_call_ref(self, typeidx: int) -> None:
+        """``return_call_ref $t``: trap on null, else a tail call request of the
+        reference's tail entry (the type is checked statically)."""
+        ft = self.env.functype(typeidx)
+        ops = self._call_args(len(ft.params), 1)
+        args, ref = ops[:-1], ops[-1]
+        self.calls = True
+        self.sync()
+        callee = self.ref_callee(ref)
+        self.emit(f"return {self.tail_request(callee[:-len('call')] + 'tail', args)}")
+        self.live = False

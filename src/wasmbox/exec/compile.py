@@ -53,6 +53,7 @@ from .exceptions import ExceptionMixin
 from .interrupt import InterruptMixin
 from .memops import MemoryMixin, _LOADS, _STORE8, _STORES
 from .numops import NumericMixin, is_numeric
+from .refs import RefMixin
 from .stack import Entry, StackMixin
 from .structure import build_tree, if_nesting
 
@@ -67,6 +68,7 @@ _TABLE_OPS = frozenset({"table.get", "table.set", "table.size", "table.grow", "t
 #: compile every function in flat mode (tests use this to exercise the fallback)
 FORCE_FLAT = False
 
+_TAIL_OPS = frozenset({"return_call", "return_call_indirect", "return_call_ref"})
 _WIDE = frozenset({"i64.add128", "i64.sub128", "i64.mul_wide_s", "i64.mul_wide_u"})
 _EXN_OPS = frozenset({"throw", "throw_ref", "rethrow"})
 
@@ -83,14 +85,18 @@ class CompiledFunction:
     ``frame``: the stack its frame is reckoned at (bytes).
     """
 
-    __slots__ = ("index", "name", "source", "code", "consts", "flat", "refs", "scratch", "frame")
+    __slots__ = ("index", "name", "source", "code", "tail_code", "consts", "flat", "refs",
+                 "scratch", "frame")
 
-    def __init__(self, index: int, name: str, source: str, code: CodeType,
+    def __init__(self, index: int, name: str, source: str, module_code: CodeType,
                  fc: "FunctionCompiler") -> None:
+        code = function_code(module_code, name)
         self.index = index
         self.name = name
         self.source = source
         self.code = code
+        #: the body B<i> of a function that makes tail calls (its tail entry), else None
+        self.tail_code: CodeType | None = function_code(module_code, f"B{index}") if fc.tail else None
         self.frame: int = fc.frame
         self.consts: dict[str, Any] = fc.consts
         self.flat: bool = fc.flat
@@ -113,7 +119,7 @@ _LOCAL_NAME = re.compile(r"\b(?:[lsvx][0-9]+|k|fx|d|hx)\b")
 
 
 class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, CallMixin,
-                       InterruptMixin, ExceptionMixin):
+                       InterruptMixin, ExceptionMixin, RefMixin):
     """Compiles one defined function (see the module docstring)."""
 
     def __init__(self, env: ModuleEnv, func_index: int, flat: bool = False) -> None:
@@ -153,6 +159,8 @@ class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, Call
         self.frame = 0
         self.init_interrupt(env.fuel, env.epochs)
         self.init_exn()
+        #: the function makes tail calls: compiled as a body B<i> and a driver f<i>
+        self.tail = any(ins.op in _TAIL_OPS for ins in self.fn.body)
 
     # -- hooks used by the mixins -------------------------------------------
     def emit(self, line: str) -> None:
@@ -215,10 +223,16 @@ class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, Call
             self.emit_call(imm[0])
         elif op == "call_indirect":
             self.emit_call_indirect(imm[0], imm[1])
+        elif op == "call_ref":
+            self.emit_call_ref(imm[0])
+        elif op == "ref.as_non_null":
+            self.emit_ref_as_non_null()
         elif op == "return_call":
             self.emit_call(imm[0], tail=True)
         elif op == "return_call_indirect":
             self.emit_call_indirect(imm[0], imm[1], tail=True)
+        elif op == "return_call_ref":
+            self.emit_return_call_ref(imm[0])
         elif op == "drop":
             e = self.pop()
             if e.trap:
@@ -296,23 +310,42 @@ class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, Call
         names.add("d")
         for line in text:
             names.update(_LOCAL_NAME.findall(line))
-        self.frame = fs = frame_bytes(len(names))
+        fs = frame_bytes(len(names))
+        if self.tail:  # the driver's frame too
+            fs += frame_bytes(len(params) + 2)
+        self.frame = fs
         if self.calls:  # pass the rest on
             prologue = [f"d -= {fs}", "if d < 0: raise Exhaustion()"]
         else:
             prologue = [f"if d < {fs}: raise Exhaustion()"]
         prologue.extend(self.entry_checks())
-        head = f"def f{self.index}({', '.join(params + ['d'])}):"
+        i = self.index
+        sig = ", ".join(params + ["d"])
+        head = f"def {'B' if self.tail else 'f'}{i}({sig}):"
         pad = "    " * indent
         if cells:
-            lines = ["def _mk():", f"    global f{self.index}",
+            lines = ["def _mk():", f"    global {'B%d, ' % i if self.tail else ''}f{i}",
                      "    " + " = ".join(cells) + " = 0", "    " + head]
             lines.extend(pad + ln for ln in self.cell_declarations())
         else:
             lines = [head]
         lines.extend(pad + ln for ln in prologue)
         lines.extend(text)
+        if self.tail:
+            lines.extend(pad[4:] + ln for ln in _driver(i, sig))
         return "\n".join(lines) + "\n"
+
+
+def _driver(index: int, sig: str) -> list[str]:
+    """The ordinary entry ``f<i>`` of a function that makes tail calls: it runs
+    the body ``B<i>`` and then every tail call request, in this one frame."""
+    return [
+        f"def f{index}({sig}):",
+        f"    r = B{index}({sig})",
+        "    while r.__class__ is TC:",
+        "        r = r.f(*r.a, d)",
+        "    return r",
+    ]
 
 
 def _render(body: Body, indent: int, loops: int, out: list[str]) -> None:
@@ -385,7 +418,7 @@ def compile_function(env: ModuleEnv, func_index: int) -> CompiledFunction:
         except (SyntaxError, RecursionError, MemoryError, ValueError, NeedFlat):
             raise UnsupportedFeature(f"function {func_index} is too large to compile") from None
     fname = f"f{func_index}"
-    return CompiledFunction(func_index, fname, src, function_code(code, fname), fc)
+    return CompiledFunction(func_index, fname, src, code, fc)
 
 
 class ModuleCode:

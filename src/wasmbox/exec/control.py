@@ -297,7 +297,7 @@ class ControlMixin:
             nitems = len(seg.items)
             # more conditional branches than else-nesting allows: parts follow,
             # so a jump to the next label must set k to skip them
-            r.may_split = sum(isinstance(it, Br) and it.op == "br_if"
+            r.may_split = sum(isinstance(it, Br) and it.op not in ("br", "br_table")
                               for it in seg.items[:-1]) > ELSE_NESTING
             for j, it in enumerate(seg.items):
                 if not self.live:
@@ -468,8 +468,12 @@ class ControlMixin:
                 self.emit_br_table(it)
             elif it.op == "br":
                 self.emit_br(it.targets[0])
-            else:
+            elif it.op == "br_if":
                 self.emit_br_if(it, last)
+            elif it.op == "br_on_null":
+                self.emit_br_on_null(it, last)  # type: ignore[attr-defined]
+            else:  # br_on_non_null
+                self.emit_br_on_non_null(it, last)  # type: ignore[attr-defined]
         else:
             tag, c = it
             if tag == "open" or tag == "lopen":

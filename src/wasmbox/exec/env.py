@@ -2,9 +2,13 @@
 
 :class:`ModuleEnv` lists, imports first, the type of every function, global,
 table and memory of a :class:`~wasmbox.syntax.Module`, and gives each
-function type a *canonical type id*: a small int shared by every module in
-the process, equal for two function types exactly when they are the same
-type (``call_indirect`` and linking compare these ids).
+type a *canonical type id*: a small int shared by every module in the
+process, equal for two types exactly when they are the same type under
+iso-recursive equivalence (``call_indirect``, ``call_ref`` and linking compare
+these ids). The process-wide registry :data:`SUPERS` / :data:`KINDS` says,
+per id, which ids are its declared supertypes and what kind of type it is,
+so subtyping across modules is a set lookup (:func:`tid_matches`,
+:func:`match_canon`).
 
 The compiler may assume a valid module; :class:`ModuleEnv` is built from a
 module that passed :func:`wasmbox.valid.validate_module` (or from one the
@@ -14,25 +18,29 @@ it may raise :class:`~wasmbox.errors.ValidationError`.
 from __future__ import annotations
 
 import threading
-from typing import Hashable
+from typing import Any, Hashable
 
 from ..errors import ValidationError
 from ..syntax.module import ExternKind, Module
 from ..syntax.types import (
-    FuncType, GlobalType, MemType, RecType, SubType, TableType, flatten_types,
+    AbsHeap, FuncType, GlobalType, MemType, RecType, RefType, SubType, TableType, flatten_types,
 )
 
-try:  # the validator's canonical keys (structural, iso-recursive for Wasm 3.0)
-    from ..valid.types import canonical_keys as _canonical_keys
-except ImportError:  # pragma: no cover - the validator is part of the package
-    _canonical_keys = None
+from ..valid.types import abs_sub, abs_sub_defined, canonical_keys as _canonical_keys, comp_kind
 
 _TYPE_IDS: dict[Hashable, int] = {}
 _TYPE_IDS_LOCK = threading.Lock()
 
+#: canonical type id -> the ids of all its declared supertypes (transitively),
+#: for the types that have any. A type's supertypes are part of its canonical
+#: key, so the entry of an id never changes once made.
+SUPERS: dict[int, frozenset[int]] = {}
+#: canonical type id -> its composite kind (AbsHeap.FUNC, STRUCT, ARRAY or CONT)
+KINDS: dict[int, AbsHeap] = {}
+
 
 def canonical_type_id(key: Hashable) -> int:
-    """The process-wide id of a canonical function type key (ids start at 1)."""
+    """The process-wide id of a canonical type key (ids start at 1)."""
     tid = _TYPE_IDS.get(key)
     if tid is None:
         with _TYPE_IDS_LOCK:
@@ -40,17 +48,63 @@ def canonical_type_id(key: Hashable) -> int:
     return tid
 
 
+def tid_matches(actual: int, expected: int) -> bool:
+    """Whether the defined type with id ``actual`` is a subtype of the one with id
+    ``expected`` (the same type, or one of its declared supertypes)."""
+    return actual == expected or expected in SUPERS.get(actual, ())
+
+
+def canon_valtype(t: Any, type_ids: list[int]) -> Any:
+    """A value type with its type index (if any) replaced by the canonical id:
+    comparable across modules with :func:`match_canon`."""
+    if isinstance(t, RefType) and isinstance(t.heap, int):
+        return RefType(t.nullable, type_ids[t.heap])
+    return t
+
+
+def match_canon(a: Any, b: Any) -> bool:
+    """``a <: b`` for value types in canonical form (see :func:`canon_valtype`)."""
+    if a == b:
+        return True
+    if not (isinstance(a, RefType) and isinstance(b, RefType)):
+        return False
+    if a.nullable and not b.nullable:
+        return False
+    ha, hb = a.heap, b.heap
+    if isinstance(ha, int):
+        if isinstance(hb, int):
+            return tid_matches(ha, hb)
+        return abs_sub(KINDS[ha], hb)
+    if isinstance(hb, int):
+        return abs_sub_defined(ha, KINDS[hb])
+    return abs_sub(ha, hb)
+
+
+def _register(subtypes: list[SubType], ids: list[int]) -> None:
+    """Record the kind and the supertypes of a module's types in the registry."""
+    for st, tid in zip(subtypes, ids):
+        if tid not in KINDS:
+            if st.supertypes:
+                sup = ids[st.supertypes[0]]
+                SUPERS[tid] = frozenset((sup,)) | SUPERS.get(sup, frozenset())
+            KINDS[tid] = comp_kind(st.comp)
+
+
 def type_keys(rectypes: list[RecType]) -> list[Hashable]:
     """One canonical key per type index (equal keys = the same type, across modules)."""
-    if _canonical_keys is not None:
-        return list(_canonical_keys(rectypes))
-    return [st.comp for r in rectypes for st in r.subtypes]
+    return list(_canonical_keys(rectypes))
 
 
 def functype_id(ft: FuncType) -> int:
-    """Canonical type id of a stand-alone function type (host functions)."""
+    """Canonical type id of a stand-alone (final) function type (host functions).
+
+    Its types must not name type indices (there is no module to resolve them in).
+    """
     key = type_keys([RecType((SubType(ft, True, ()),))])[0]
-    return canonical_type_id(("func", key))
+    tid = canonical_type_id(("func", key))
+    if tid not in KINDS:
+        KINDS[tid] = AbsHeap.FUNC
+    return tid
 
 
 class ModuleEnv:
@@ -76,6 +130,9 @@ class ModuleEnv:
         self.info = info
         self.type_keys: list[Hashable] = type_keys(module.types)
         self.type_ids: list[int] = [canonical_type_id(("func", k)) for k in self.type_keys]
+        _register(subtypes, self.type_ids)
+        #: per type index: whether it is final (no other type can be a strict subtype)
+        self.type_final: list[bool] = [st.final for st in subtypes]
 
         self.func_type_idx: list[int] = []
         #: per tag index (imports first): its function type index

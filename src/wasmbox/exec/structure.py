@@ -7,7 +7,7 @@ the :class:`Ctl` they leave (the function itself is the outermost ``Ctl``,
 kind ``"func"``: a branch to it is a return). Every other instruction stays
 an :class:`~wasmbox.syntax.Instr`.
 
-Dead code (anything after ``br``, ``br_table``, ``return`` or
+Dead code (anything after ``br``, ``br_table``, ``return``, a tail call or
 ``unreachable`` up to the end of the enclosing construct, or to its
 ``else``) is dropped here, so later stages never see polymorphic stacks.
 
@@ -34,6 +34,8 @@ UNCONDITIONAL = frozenset({"br", "br_table", "return", "unreachable", "throw", "
                            "rethrow", "return_call", "return_call_indirect", "return_call_ref"})
 OPENERS = frozenset({"block", "loop", "if"})
 TRY_OPENERS = frozenset({"try", "try_table"})
+#: instructions that branch to a label (the conditional ones fall through too)
+BRANCHES = frozenset({"br", "br_if", "br_table", "br_on_null", "br_on_non_null"})
 
 
 class Ctl:
@@ -98,8 +100,9 @@ class Ctl:
 
 
 class Br:
-    """A branch: ``op`` is br, br_if or br_table; ``targets`` the constructs
-    left (for br_table: the table, then the default last)."""
+    """A branch: ``op`` is br, br_if, br_table, br_on_null or br_on_non_null;
+    ``targets`` the constructs left (for br_table: the table, then the
+    default last)."""
 
     __slots__ = ("op", "targets", "pos")
 
@@ -162,7 +165,7 @@ def build_tree(body: list[Instr], env: ModuleEnv, nresults: int) -> Ctl:
             c = stack.pop()
             c.end = pos
             cur = stack[-1].current_body()
-        elif op in ("br", "br_if", "br_table"):
+        elif op in BRANCHES:
             if op == "br_table":
                 depths = tuple(ins.imm[0]) + (ins.imm[1],)
             else:
@@ -175,7 +178,7 @@ def build_tree(body: list[Instr], env: ModuleEnv, nresults: int) -> Ctl:
                 t.targeted = True
                 targets.append(t)
             cur.append(Br(op, tuple(targets), pos))
-            if op != "br_if":
+            if op in UNCONDITIONAL:
                 skip_depth = 0
         else:
             cur.append(ins)

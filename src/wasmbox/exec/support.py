@@ -15,7 +15,9 @@ out-of-bounds operation traps without partial effects; they work in
 bounded chunks.
 
 Raises :class:`~wasmbox.errors.Trap` (out of bounds memory/table access,
-call_indirect failures); nothing else.
+call_indirect failures); nothing else. ``call_indirect`` compares type ids
+in one test; only when that fails and the expected type may have subtypes
+does :func:`ci_sub` consult the process-wide registry of supertypes.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from typing import Any
 from ..errors import Exhaustion, Thrown, Trap, TrapCode, WasmException
 from . import numerics
 from .bulk import mem_copy, mem_fill, mem_init, tcopy, tfill, tinit
+from .env import SUPERS
 
 _S16 = struct.Struct("<h")
 _U16 = struct.Struct("<H")
@@ -80,6 +83,28 @@ def throw_ref(v: Any) -> BaseException:
     return v.with_traceback(None)
 
 
+def ci_sub(tab: list, i: int, tid: int) -> Any:
+    """call_indirect whose type id test failed: the function instance when the
+    element's type is a declared subtype of type ``tid``, else raises the
+    trap :func:`ci_trap` picks. Only emitted for non-final expected types."""
+    if i < len(tab):
+        f = tab[i]
+        if f is not None and tid in SUPERS.get(f.tid, ()):
+            return f
+    raise ci_trap(tab, i, tid)
+
+
+class TailCall:
+    """A tail call request: a function that makes tail calls returns one instead
+    of calling; its driver calls ``f(*a, d)`` (see :mod:`wasmbox.exec.calls`)."""
+
+    __slots__ = ("f", "a")
+
+    def __init__(self, f: Any, a: tuple) -> None:
+        self.f = f
+        self.a = a
+
+
 def new_f32_scratch() -> memoryview:
     """A one-element array of C floats: storing a double rounds it to f32.
 
@@ -117,6 +142,10 @@ def _names() -> dict[str, Any]:
         "WXE": WasmException,
         "DG": Delegated,
         "XR": throw_ref,
+        "ci_sub": ci_sub,
+        "C_NULL_REF": TrapCode.NULL_REFERENCE,
+        "C_NULL_FREF": TrapCode.NULL_FUNCTION_REFERENCE,
+        "TC": TailCall,
         "Trap": Trap,
         "Exhaustion": Exhaustion,
         "SQRT": math.sqrt,

@@ -4,7 +4,11 @@ A :class:`Func` *is* the function instance: a funcref value in a table or a
 global is the Func object itself. Its attribute ``call`` is the raw callable
 used by compiled code (raw arguments and then the caller's remaining stack
 budget in, see :mod:`wasmbox.runtime.depth`; None / one raw value / a tuple
-of raw values out) and ``tid`` its canonical type id (for ``call_indirect``).
+of raw values out), ``tail`` its *tail entry* (what a tail call runs: the
+same as ``call`` except for a Wasm function that makes tail calls itself,
+whose body returns tail call requests to the driver of the chain, see
+:mod:`wasmbox.exec.calls`) and ``tid`` its canonical type id (for
+``call_indirect``).
 
 * ``Func(store, ty, callable, access_caller=False)`` wraps a Python callable
   taking and returning API values (signed ints, floats, Func/None/objects);
@@ -65,7 +69,7 @@ class Caller:
 class Func:
     """A function instance (see the module docstring)."""
 
-    __slots__ = ("call", "tid", "_ft", "_store", "_index", "_host", "_access_caller",
+    __slots__ = ("call", "tail", "tid", "_ft", "_store", "_index", "_host", "_access_caller",
                  "__weakref__")
 
     def __init__(self, store: Store, ty: FuncType, func: Callable[..., Any],
@@ -83,7 +87,7 @@ class Func:
         self._index = -1
         self._host = func
         self._access_caller = bool(access_caller)
-        self.call = _host_wrapper(state, self._ft, func, self._access_caller, None)
+        self.call = self.tail = _host_wrapper(state, self._ft, func, self._access_caller, None)
 
     # -- other constructors ---------------------------------------------------
     @classmethod
@@ -102,7 +106,7 @@ class Func:
         self._index = -1
         self._host = fn
         self._access_caller = False
-        self.call = _raw_wrapper(state, fn)
+        self.call = self.tail = _raw_wrapper(state, fn)
         return self
 
     @classmethod
@@ -116,7 +120,7 @@ class Func:
         self._index = index
         self._host = None
         self._access_caller = False
-        self.call = None
+        self.call = self.tail = None
         return self
 
     def _call_for(self, instance: Any) -> Callable[..., Any]:

@@ -20,7 +20,9 @@ from .values import from_raw, to_raw
 class Global:
     """A global; ``Global(store, GlobalType(ValType.i32(), True), 5)``."""
 
-    __slots__ = ("raw", "_type", "_store", "__weakref__")
+    #: ``_ct``: the value type in canonical form (type indices as canonical
+    #: ids, see wasmbox.exec.env.canon_valtype), for import matching
+    __slots__ = ("raw", "_type", "_ct", "_store", "__weakref__")
 
     def __init__(self, store: Store, ty: GlobalType, val: Any) -> None:
         if not isinstance(store, Store):
@@ -29,13 +31,17 @@ class Global:
             raise TypeError("Global(store, ty, val): expected a GlobalType")
         self._store = store._state
         self._type = ty._t
+        self._ct = ty._t.val
         self.raw = to_raw(ty._t.val, val)
 
     @classmethod
-    def _create(cls, store: Store | StoreState, gt: st.GlobalType, raw: Any) -> "Global":
+    def _create(cls, store: Store | StoreState, gt: st.GlobalType, raw: Any,
+                ct: Any = None) -> "Global":
+        """A global of a module (``ct``: its canonical value type, if it names a type index)."""
         self = cls.__new__(cls)
         self._store = store_state(store)
         self._type = gt
+        self._ct = gt.val if ct is None else ct
         self.raw = raw
         return self
 

@@ -2,9 +2,10 @@
 
 The steps follow the Wasm 2.0 spec's order:
 
-1. every import is checked against the module's declaration ("unknown
-   import" is the Linker's job; a present but wrong item raises
-   :class:`~wasmbox.errors.LinkError` "incompatible import type");
+1. every import is checked against the module's declaration with the Wasm
+   3.0 matching rules (:mod:`wasmbox.runtime.matching`; "unknown import" is
+   the Linker's job; a present but wrong item raises
+   :class:`~wasmbox.errors.LinkError` "incompatible import type for ...");
 2. the store's limits and the allocator are consulted for the module's
    tables and memories (a module that does not fit is refused with
    :class:`~wasmbox.errors.InstantiationError` before anything is
@@ -41,13 +42,13 @@ from collections.abc import Mapping
 from types import FunctionType
 from typing import Any, Callable, Iterator, Sequence
 
-from ..errors import LinkError, Trap, TrapCode, UnsupportedFeature, WasmboxError
+from ..errors import LinkError, Trap, TrapCode, UnsupportedFeature
 from ..exec import numerics
 from ..exec.support import BASE, new_f32_scratch
 from ..syntax import module as sm
-from ..syntax import types as st
 from .func import Func
 from .global_ import Global
+from .matching import check_import
 from .memory import Memory
 from .module import Module
 from .plan import EVAL, FUNC, GLOBAL, TABLE, TAG, InstancePlan, const_raw, is_stub
@@ -85,49 +86,6 @@ def _link_stub(g: dict[str, Any], name: str, f: Func) -> Callable[..., Any]:
         return call(*args)
 
     return link
-
-
-def _limits_match(actual_min: int, actual_max: int | None, want: st.Limits) -> bool:
-    if actual_min < want.min:
-        return False
-    if want.max is not None:
-        return actual_max is not None and actual_max <= want.max
-    return True
-
-
-def _check_import(env: Any, imp: sm.Import, item: Any, store: StoreState) -> None:
-    kind = imp.kind
-    bad = f"incompatible import type for `{imp.module}::{imp.name}`"
-    if not isinstance(item, (Func, Memory, Table, Global, Tag)):
-        raise TypeError(f"import `{imp.module}::{imp.name}`: expected a Func, Memory, Table, "
-                        f"Global or Tag, got {type(item).__name__}")
-    if getattr(item, "_store", store) is not store:
-        raise WasmboxError(f"import `{imp.module}::{imp.name}` belongs to another store")
-    if kind is sm.ExternKind.FUNC:
-        if not isinstance(item, Func) or item.tid != env.type_ids[imp.desc]:
-            raise LinkError(bad)
-    elif kind is sm.ExternKind.TABLE:
-        want: st.TableType = imp.desc  # type: ignore[assignment]
-        if not isinstance(item, Table) or item._type.elem != want.elem or \
-                item._type.limits.addr is not want.limits.addr or \
-                not _limits_match(len(item.elems), item._type.limits.max, want.limits):
-            raise LinkError(bad)
-    elif kind is sm.ExternKind.MEM:
-        wantm: st.MemType = imp.desc  # type: ignore[assignment]
-        if not isinstance(item, Memory) or item._type.limits.addr is not wantm.limits.addr or \
-                item.page_shift != wantm.page_shift or \
-                not _limits_match(item.current_pages, item._type.limits.max, wantm.limits):
-            raise LinkError(bad)
-    elif kind is sm.ExternKind.GLOBAL:
-        wantg: st.GlobalType = imp.desc  # type: ignore[assignment]
-        if not isinstance(item, Global) or item._type != wantg:
-            raise LinkError(bad)
-    elif kind is sm.ExternKind.TAG:
-        want_tid = env.type_ids[imp.desc.type_index]  # type: ignore[union-attr]
-        if not isinstance(item, Tag) or item.tid != want_tid:
-            raise LinkError(bad)
-    else:
-        raise UnsupportedFeature(f"imports of kind {kind.text} are not supported")
 
 
 # ---------------------------------------------------------------- const exprs
@@ -226,8 +184,8 @@ class Instance:
         """Step 1: check each import and bind it. Raises LinkError, TypeError."""
         plan, g, env = self._plan, self._g, self._code.env
         nf = 0
-        for (imp, kind), item in zip(plan.imports, imports):
-            _check_import(env, imp, item, store)
+        for (imp, kind), want, item in zip(plan.imports, plan.import_types, imports):
+            check_import(env, imp, want, item, store)
             if kind == FUNC:
                 self._funcs[nf] = item
                 g[plan.Fnames[nf]] = item
@@ -250,14 +208,14 @@ class Instance:
         plan, g, func = self._plan, self._g, self._func
         globals_, tables, mems = self._globals, self._tables, self._mems
         if m.globals:
-            for gdef, init in zip(m.globals, plan.global_inits):
+            for gdef, init, ct in zip(m.globals, plan.global_inits, plan.global_ctypes):
                 if init is EVAL:
                     init = eval_const(gdef.init, globals_, func)
-                globals_.append(Global._create(store, gdef.type, init))
+                globals_.append(Global._create(store, gdef.type, init, ct))
         if m.tables:
-            for tdef in m.tables:
+            for tdef, ct in zip(m.tables, plan.table_ctypes):
                 init = eval_const(tdef.init, globals_, func) if tdef.init else None
-                tables.append(Table._create(store, tdef.type, init))
+                tables.append(Table._create(store, tdef.type, init, ct))
         if m.mems:
             for mdef, geo in zip(m.mems, plan.mem_geometry(store.config.max_memory_pages)):
                 mems.append(Memory._create(store, mdef.type, geo))
@@ -339,6 +297,7 @@ class Instance:
             f = Func._wasm(self._store, idx, env.func_types[idx], env.func_tid(idx))
             g = self._g
             f.call = g[self._plan.fnames[idx]]
+            f.tail = g.get(f"B{idx}", f.call) if idx in self._compiled else self._tail_stub(idx)
             self._funcs[idx] = f
             g[self._plan.Fnames[idx]] = f
         return f
@@ -365,12 +324,28 @@ class Instance:
             cells = self._store._cells
             closure = tuple(cells[n] for n in code.co_freevars)
         # generated from numbers and our identifiers only
-        fn = g[cf.name] = FunctionType(code, g, cf.name, None, closure)
+        tail = fn = g[cf.name] = FunctionType(code, g, cf.name, None, closure)
+        if cf.tail_code is not None:  # it makes tail calls: B<i> is its body (exec.calls)
+            body = cf.tail_code
+            bname = body.co_name
+            cl = tuple(self._store._cells[n] for n in body.co_freevars) if body.co_freevars else None
+            tail = g[bname] = FunctionType(body, g, bname, None, cl)
         f = self._funcs[idx]
         if f is not None:
             f.call = fn
+            f.tail = tail
         self._compiled.add(idx)
         return fn
+
+    def _tail_stub(self, idx: int) -> Callable[..., Any]:
+        """The tail entry of defined function idx before it is compiled."""
+        g = self._g  # not self: a Func must not keep its instance alive (see _teardown)
+        body = f"B{idx}"
+
+        def tail(*a: Any) -> Any:
+            fn = g["LAZY"](idx)
+            return g.get(body, fn)(*a)
+        return tail
 
     def _teardown(self) -> None:
         """Unbind the code (Store.close): its functions and globals refer to each

@@ -25,6 +25,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..exec import numerics
+from ..exec.env import canon_valtype
+from ..syntax.types import RefType
 from ..syntax import module as sm
 from .memory import geometry
 
@@ -60,6 +62,25 @@ def const_value(expr: list[sm.Instr]) -> Any:
     return const_raw(expr[0]) if len(expr) == 1 else EVAL
 
 
+def _canonical_if_indexed(t: Any, ids: list[int]) -> Any:
+    if isinstance(t, RefType) and isinstance(t.heap, int):
+        return canon_valtype(t, ids)
+    return None
+
+
+def _canonical_import(imp: sm.Import, ids: list[int]) -> Any:
+    d = imp.desc
+    if imp.kind is sm.ExternKind.FUNC:
+        return ids[d]  # type: ignore[index]
+    if imp.kind is sm.ExternKind.GLOBAL:
+        return canon_valtype(d.val, ids)  # type: ignore[union-attr]
+    if imp.kind is sm.ExternKind.TABLE:
+        return canon_valtype(d.elem, ids)  # type: ignore[union-attr]
+    if imp.kind is sm.ExternKind.TAG:
+        return ids[d.type_index]  # type: ignore[union-attr]
+    return None
+
+
 #: the file name of the stubs' code (how :func:`is_stub` recognises them)
 STUB_FILE = "<wasmbox stubs>"
 
@@ -82,13 +103,21 @@ class InstancePlan:
                  "global_names", "global_inits", "Tnames", "tnames", "Mnames", "mnames",
                  "Enames", "Dnames", "stubs", "exports", "mem_min_bytes", "table_mins",
                  "elems_const_offset", "datas_const_offset", "module_mems", "_geometry",
-                 "defines_state", "has_segments", "tag_names", "tag_tids")
+                 "defines_state", "has_segments", "import_types", "global_ctypes",
+                 "table_ctypes", "tag_names", "tag_tids")
 
     def __init__(self, code: Any) -> None:
         env = code.env
         m: sm.Module = env.module
         self.n_imports = len(m.imports)
         self.imports = [(imp, KIND_CODE.get(imp.kind, -1)) for imp in m.imports]
+        ids = env.type_ids
+        #: per import, its type in canonical form (runtime.matching.check_import's ``want``)
+        self.import_types = [_canonical_import(imp, ids) for imp in m.imports]
+        #: per defined global / table, the canonical (value / element) type if it
+        #: names a type index, else None (the plain type is canonical already)
+        self.global_ctypes = [_canonical_if_indexed(gdef.type.val, ids) for gdef in m.globals]
+        self.table_ctypes = [_canonical_if_indexed(tdef.type.elem, ids) for tdef in m.tables]
         self.n_imp_funcs = n_imp = env.n_imported_funcs
         self.n_funcs = n = len(env.func_types)
         self.fnames = [f"f{i}" for i in range(n)]

@@ -32,7 +32,8 @@ from .values import from_raw, to_raw
 class Table:
     """A table; ``Table(store, TableType(ValType.funcref(), Limits(n, m)), init)``."""
 
-    __slots__ = ("elems", "_type", "max", "_store", "_counted", "__weakref__")
+    #: ``_ct``: the element type in canonical form (see Global), for import matching
+    __slots__ = ("elems", "_type", "_ct", "max", "_store", "_counted", "__weakref__")
 
     def __init__(self, store: Store, ty: TableType, init: Any) -> None:
         if not isinstance(store, Store):
@@ -44,14 +45,17 @@ class Table:
         self._init(store._state, ty._t, to_raw(ty._t.elem, init))
 
     @classmethod
-    def _create(cls, store: Store | StoreState, tt: st.TableType, init: Any = None) -> "Table":
+    def _create(cls, store: Store | StoreState, tt: st.TableType, init: Any = None,
+                ct: Any = None) -> "Table":
+        """A table of a module (``ct``: its canonical element type, if it names a type index)."""
         self = cls.__new__(cls)
-        self._init(store_state(store), tt, init)
+        self._init(store_state(store), tt, init, ct)
         return self
 
-    def _init(self, store: StoreState, tt: st.TableType, init: Any) -> None:
+    def _init(self, store: StoreState, tt: st.TableType, init: Any, ct: Any = None) -> None:
         self._store = store
         self._type = tt
+        self._ct = tt.elem if ct is None else ct
         cap = store.config.max_table_elements
         self.max = cap if tt.limits.max is None else min(cap, tt.limits.max)
         if tt.limits.min > self.max:

@@ -150,6 +150,13 @@ class ScriptRunner:
         define_spectest(self.linker, self.store)
         self.instances: dict[str, Any] = {}
         self.definitions: dict[str, Any] = {}
+        #: names of modules, definitions and instances that could not be made
+        #: because of an unsupported feature -> the reason (their users skip too)
+        self.unsupported: dict[str, str] = {}
+        #: names given to ``register`` whose instance was skipped -> (the reason,
+        #: the names that module would have exported)
+        self.skipped_registrations: dict[str, tuple[str, frozenset[str]]] = {}
+        self.skipped_exports: frozenset[str] = frozenset()
         self.current: Any = None
         self.current_error: str | None = None
 
@@ -173,7 +180,21 @@ class ScriptRunner:
         return Module.from_syntax(self.engine, self.syntax_module(sm))
 
     def instantiate(self, module: Any) -> Any:
-        return self.linker.instantiate(self.store, module)
+        """Instantiate through the script's linker. Raises WasmboxError, or Skip
+        when an import fails because the module registered under its module
+        name could not be made (an unsupported feature)."""
+        try:
+            return self.linker.instantiate(self.store, module)
+        except LinkError:
+            for imp in module.syntax.imports:
+                skipped = self.skipped_registrations.get(imp.module)
+                if skipped is not None and imp.name in skipped[1]:
+                    try:
+                        self.linker.get(self.store, imp.module, imp.name)
+                    except LinkError:
+                        raise Skip(f"imports from {imp.module!r}, which was not registered: "
+                                   f"{skipped[0]}") from None
+            raise
 
     def cmd_module(self, cmd: wast.ModuleCommand) -> None:
         self.current = None
@@ -182,6 +203,7 @@ class ScriptRunner:
             module = self.compile(cmd.module)
         except UnsupportedFeature as e:
             self.current_error = f"unsupported: {e}"
+            self._note_skipped(cmd, str(e))
             raise Skip(str(e)) from None
         if cmd.module.definition:
             if cmd.module.name:
@@ -192,24 +214,60 @@ class ScriptRunner:
             inst = self.instantiate(module)
         except UnsupportedFeature as e:
             self.current_error = f"unsupported: {e}"
+            self._note_skipped(cmd, str(e))
             raise Skip(str(e)) from None
         self.current = inst
         self.current_error = None
         if cmd.module.name:
             self.instances[cmd.module.name] = inst
 
-    def cmd_module_instance(self, cmd: wast.ModuleInstance) -> None:
-        module = self.definitions.get(cmd.module or "")
+    def definition(self, name: str | None) -> Any:
+        """A module defined with ``(module definition $name ...)``. Raises Skip
+        (its definition needed an unsupported feature) or Failure."""
+        module = self.definitions.get(name or "")
         if module is None:
-            raise Failure(f"unknown module definition {cmd.module}")
-        inst = self.instantiate(module)
+            if name in self.unsupported:
+                raise Skip(f"module definition {name}: {self.unsupported[name]}")
+            raise Failure(f"unknown module definition {name}")
+        return module
+
+    def _note_skipped(self, cmd: wast.ModuleCommand, reason: str) -> None:
+        """Remember a module skipped for an unsupported feature, and its export names."""
+        try:
+            names = frozenset(x.name for x in self.syntax_module(cmd.module).exports)
+        except WasmboxError:
+            names = frozenset()
+        self.skipped_exports = names
+        if cmd.module.name:
+            self.unsupported[cmd.module.name] = reason
+
+    def cmd_module_instance(self, cmd: wast.ModuleInstance) -> None:
+        self.current = None
+        self.current_error = f"module instance at line {cmd.line} failed"
+        try:
+            module = self.definition(cmd.module)
+        except Skip as e:
+            if cmd.instance:
+                self.unsupported[cmd.instance] = str(e)
+            raise
+        try:
+            inst = self.instantiate(module)
+        except UnsupportedFeature as e:
+            self.current_error = f"unsupported: {e}"
+            if cmd.instance:
+                self.unsupported[cmd.instance] = str(e)
+            raise Skip(str(e)) from None
         self.current = inst
         self.current_error = None
         if cmd.instance:
             self.instances[cmd.instance] = inst
 
     def cmd_register(self, cmd: wast.Register) -> None:
-        inst = self.instance(cmd.module)
+        try:
+            inst = self.instance(cmd.module)
+        except Skip as e:
+            self.skipped_registrations[cmd.name] = (str(e), self.skipped_exports)
+            raise
         self.linker.define_instance(self.store, cmd.name, inst)
 
     # -- actions ----------------------------------------------------------
@@ -217,6 +275,8 @@ class ScriptRunner:
     def instance(self, name: str | None) -> Any:
         if name is not None:
             if name not in self.instances:
+                if name in self.unsupported:
+                    raise Skip(f"instance ${name}: {self.unsupported[name]}")
                 raise Failure(f"unknown instance ${name}")
             return self.instances[name]
         if self.current is None:
@@ -278,10 +338,7 @@ class ScriptRunner:
 
     def _module_or_instance(self, m: Any) -> Any:
         if isinstance(m, wast.ModuleInstance):
-            module = self.definitions.get(m.module or "")
-            if module is None:
-                raise Failure(f"unknown module definition {m.module}")
-            return module
+            return self.definition(m.module)
         return self.compile(m)
 
     def cmd_assert_uninstantiable(self, cmd: wast.AssertUninstantiable) -> None:

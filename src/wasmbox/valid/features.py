@@ -3,7 +3,11 @@
 The validator implements Wasm 2.0 (MVP, sign extension, non-trapping
 float-to-int, multi-value, bulk memory, reference types) plus multiple
 memories, memory64 (with table64), custom page sizes, extended constant
-expressions and exception handling (with the legacy instructions). Anything
+expressions, the Wasm 3.0 type system (recursion groups, subtyping, every
+abstract heap type, struct/array/cont type definitions) and typed function
+references (``call_ref``, ``ref.as_non_null``, ``br_on_null``,
+``br_on_non_null``), tail calls and exception handling (with the legacy
+instructions). GC *instructions* are not implemented. Anything
 else that is well formed gets :class:`~wasmbox.errors.UnsupportedFeature`
 with a message ``"<feature>: <construct>"``, never ``ValidationError``:
 the module may well be valid, we just cannot check (or run) it yet.
@@ -17,18 +21,11 @@ from __future__ import annotations
 
 from ..errors import UnsupportedFeature
 from ..syntax.opcodes import GC, OPS, SIMD
-from ..syntax.types import AbsHeap, NumType, RefType, ValType
+from ..syntax.types import NumType, ValType
 
 # Instruction names (not opcodes) of proposals beyond 2.0 outside the
 # prefix pages that are wholly one proposal (GC page 0xFB, SIMD page 0xFD).
 _FEATURE_BY_NAME: dict[str, str] = {
-    "return_call": "tail-call",
-    "return_call_indirect": "tail-call",
-    "return_call_ref": "tail-call",
-    "call_ref": "function-references",
-    "ref.as_non_null": "function-references",
-    "br_on_null": "function-references",
-    "br_on_non_null": "function-references",
     "ref.eq": "gc",
     "cont.new": "stack-switching",
     "cont.bind": "stack-switching",
@@ -42,25 +39,6 @@ _FEATURE_BY_NAME: dict[str, str] = {
     "i64.mul_wide_s": "wide-arithmetic",
     "i64.mul_wide_u": "wide-arithmetic",
 }
-
-# Abstract heap types beyond func/extern, by proposal.
-_FEATURE_BY_HEAP: dict[AbsHeap, str] = {
-    AbsHeap.ANY: "gc",
-    AbsHeap.EQ: "gc",
-    AbsHeap.I31: "gc",
-    AbsHeap.STRUCT: "gc",
-    AbsHeap.ARRAY: "gc",
-    AbsHeap.NONE: "gc",
-    AbsHeap.NOFUNC: "gc",
-    AbsHeap.NOEXTERN: "gc",
-    AbsHeap.CONT: "stack-switching",
-    AbsHeap.NOCONT: "stack-switching",
-}
-
-SUPPORTED_HEAPS = frozenset({AbsHeap.FUNC, AbsHeap.EXTERN})
-#: the exception heap types, supported (nullable) since exception handling landed
-EXN_HEAPS = frozenset({AbsHeap.EXN, AbsHeap.NOEXN})
-
 
 def feature_of_op(name: str) -> str | None:
     """The proposal of an instruction this validator does not support, else None.
@@ -82,20 +60,11 @@ def feature_of_op(name: str) -> str | None:
 
 
 def feature_of_valtype(t: ValType) -> str | None:
-    """The proposal a value type needs beyond 2.0, or None when it is supported
-    (or is not a value type at all: that is for the caller to reject)."""
+    """The proposal a value type needs that is not implemented, or None when
+    it is supported (or is not a value type at all: that is for the caller
+    to reject). Every reference type is supported (Wasm 3.0 types)."""
     if isinstance(t, NumType):
         return "simd" if t is NumType.V128 else None
-    if isinstance(t, RefType):
-        h = t.heap
-        if h in EXN_HEAPS and t.nullable:  # exception handling: exnref, nullexnref
-            return None
-        if isinstance(h, int):
-            return "function-references"
-        f = _FEATURE_BY_HEAP.get(h)
-        if f is not None:
-            return f
-        return None if t.nullable else "function-references"
     return None
 
 

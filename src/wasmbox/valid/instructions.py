@@ -25,7 +25,7 @@ from ..syntax.types import FUNCREF, I32, I64, AddrType, FuncType, NumType, RefTy
 from .context import ModuleInfo
 from .features import feature_of_op, unsupported
 from .signatures import MEMOPS, NUMERIC, MemOp
-from .types import check_heap, check_valtype, types_text
+from .types import BOT_REF, check_heap, check_valtype, defaultable, types_text
 
 _I32_1: tuple[ValType, ...] = (I32,)
 _NO_TYPES: tuple[ValType, ...] = ()
@@ -36,15 +36,17 @@ Operand = ValType | None  # None: the unknown type of unreachable code
 class _Frame:
     """A control frame: the construct's kind, its types, and the stack height."""
 
-    __slots__ = ("kind", "start", "end", "label", "height", "unreachable")
+    __slots__ = ("kind", "start", "end", "label", "height", "unreachable", "inits")
 
-    def __init__(self, kind: str, start: tuple[ValType, ...], end: tuple[ValType, ...], height: int) -> None:
+    def __init__(self, kind: str, start: tuple[ValType, ...], end: tuple[ValType, ...], height: int,
+                 inits: int) -> None:
         self.kind = kind
         self.start = start
         self.end = end
         self.label = start if kind == "loop" else end
         self.height = height
         self.unreachable = False
+        self.inits = inits  # height of the validator's init_stack at entry
 
 
 def _mismatch(what: str, expect: Sequence[Operand], actual: Sequence[Operand]) -> ValidationError:
@@ -68,11 +70,22 @@ class FuncValidator:
         self.results = results
         self.vals: list[Operand] = []
         self.ctrls: list[_Frame] = []
+        # Local initialisation (Wasm 3.0): a local of a non-defaultable type
+        # must be set before it is read. ``inited`` holds those set so far on
+        # the current path, ``init_stack`` the order they were set in; leaving
+        # a block forgets what was set inside it (the spec's algorithm).
+        self.has_nondef = False
+        for _, t in locals_.runs:
+            if t.__class__ is RefType and not t.nullable:
+                self.has_nondef = True
+                break
+        self.inited: set[int] = set()
+        self.init_stack: list[int] = []
 
     # -- the stack primitives of the algorithm ----------------------------
 
     def push_ctrl(self, kind: str, start: tuple[ValType, ...], end: tuple[ValType, ...]) -> None:
-        self.ctrls.append(_Frame(kind, start, end, len(self.vals)))
+        self.ctrls.append(_Frame(kind, start, end, len(self.vals), len(self.init_stack)))
         self.vals.extend(start)
 
     def pop_ctrl(self) -> _Frame:
@@ -81,7 +94,17 @@ class FuncValidator:
         if len(self.vals) != frame.height:
             raise _mismatch("block", frame.end, self.vals[frame.height :] + list(frame.end))
         self.ctrls.pop()
+        stack = self.init_stack
+        if len(stack) > frame.inits:
+            self.inited.difference_update(stack[frame.inits :])
+            del stack[frame.inits :]
         return frame
+
+    def set_local(self, x: int, t: ValType) -> None:
+        """Record that local x (of type t) is set on the current path."""
+        if x >= self.nparams and x not in self.inited and not defaultable(t):
+            self.inited.add(x)
+            self.init_stack.append(x)
 
     def pop_vals(self, expect: Sequence[ValType], what: str = "instruction", pop: bool = True) -> None:
         """Check that the top of the stack matches ``expect`` and (if ``pop``) remove it."""
@@ -328,6 +351,40 @@ def _call_indirect(v: FuncValidator, imm: tuple[Any, ...]) -> None:
     _apply(v, ft)
 
 
+def _tail(v: FuncValidator, ft: FuncType, what: str) -> None:
+    """A tail call: the callee's results must match the caller's (with subtyping)."""
+    if not v.space.match_types(ft.results, v.results):
+        raise ValidationError(
+            f"type mismatch: {what} returns {types_text(ft.results)} "
+            f"but the function returns {types_text(v.results)}"
+        )
+    v.pop_vals(ft.params)
+    v.set_unreachable()
+
+
+@_rule("return_call")
+def _return_call(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    _tail(v, v.info.func(imm[0]), "return_call")
+
+
+@_rule("return_call_indirect")
+def _return_call_indirect(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    type_index, table_index = imm
+    tt = v.info.table(table_index)
+    if not v.space.match_valtype(tt.elem, FUNCREF):
+        raise ValidationError(f"type mismatch: return_call_indirect on a table of {types_text([tt.elem])}")
+    ft = v.info.func_type(type_index)
+    v.pop_vals((_addr(tt.limits),))
+    _tail(v, ft, "return_call_indirect")
+
+
+@_rule("return_call_ref")
+def _return_call_ref(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    ft = v.info.func_type(imm[0])
+    v.pop_vals((RefType(True, imm[0]),))
+    _tail(v, ft, "return_call_ref")
+
+
 # -- parametric --------------------------------------------------------------
 
 
@@ -366,18 +423,29 @@ def _select_t(v: FuncValidator, imm: tuple[Any, ...]) -> None:
 
 @_rule("local.get")
 def _local_get(v: FuncValidator, imm: tuple[Any, ...]) -> None:
-    v.vals.append(v.local(imm[0]))
+    x = imm[0]
+    t = v.local(x)
+    if v.has_nondef and x >= v.nparams and x not in v.inited and not defaultable(t):
+        raise ValidationError(f"uninitialized local {x}")
+    v.vals.append(t)
 
 
 @_rule("local.set")
 def _local_set(v: FuncValidator, imm: tuple[Any, ...]) -> None:
-    v.pop_vals((v.local(imm[0]),))
+    x = imm[0]
+    t = v.local(x)
+    v.pop_vals((t,))
+    if v.has_nondef:
+        v.set_local(x, t)
 
 
 @_rule("local.tee")
 def _local_tee(v: FuncValidator, imm: tuple[Any, ...]) -> None:
-    t = v.local(imm[0])
+    x = imm[0]
+    t = v.local(x)
     v.pop_vals((t,))
+    if v.has_nondef:
+        v.set_local(x, t)
     v.vals.append(t)
 
 
@@ -559,6 +627,48 @@ def _ref_null(v: FuncValidator, imm: tuple[Any, ...]) -> None:
 def _ref_is_null(v: FuncValidator, imm: tuple[Any, ...]) -> None:
     v.pop_ref()
     v.vals.append(I32)
+
+
+def _non_null(t: RefType | None) -> RefType:
+    """The non-nullable version of a popped reference type (``(ref bot)`` if unknown)."""
+    return BOT_REF if t is None else RefType(False, t.heap)
+
+
+@_rule("ref.as_non_null")
+def _ref_as_non_null(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    v.vals.append(_non_null(v.pop_ref()))
+
+
+@_rule("br_on_null")
+def _br_on_null(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    lt = v.label(imm[0])
+    t = v.pop_ref()
+    v.pop_vals(lt)
+    v.vals.extend(lt)
+    v.vals.append(_non_null(t))
+
+
+@_rule("br_on_non_null")
+def _br_on_non_null(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    lt = v.label(imm[0])
+    if not lt or not isinstance(lt[-1], RefType):
+        raise ValidationError(
+            f"type mismatch: br_on_non_null needs a label ending in a reference, not {types_text(lt)}"
+        )
+    t = _non_null(v.pop_ref())
+    if not v.space.match_valtype(t, lt[-1]):
+        raise _mismatch("br_on_non_null", lt[-1:], [t])
+    rest = lt[:-1]
+    v.pop_vals(rest)
+    v.vals.extend(rest)
+
+
+@_rule("call_ref")
+def _call_ref(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    x = imm[0]
+    ft = v.info.func_type(x)
+    v.pop_vals((RefType(True, x),))
+    _apply(v, ft)
 
 
 @_rule("ref.func")

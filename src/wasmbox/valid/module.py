@@ -25,6 +25,7 @@ from .types import (
     check_rectype,
     check_tabletype,
     check_valtype,
+    defaultable,
     types_text,
 )
 
@@ -50,11 +51,11 @@ def _build_info(m: Module) -> ModuleInfo:
     """The context C: every index space with its types checked (not yet the code)."""
     types = flatten_types(m.types)
     ntypes = len(types)
+    info = ModuleInfo(types=types, type_keys=canonical_keys(m.types))
     first = 0
     for r in m.types:
-        check_rectype(r, first, ntypes)
+        check_rectype(r, first, info.space)
         first += len(r.subtypes)
-    info = ModuleInfo(types=types, type_keys=canonical_keys(m.types))
 
     func_idx: list[int] = []
     tables: list[TableType] = []
@@ -100,8 +101,10 @@ def _build_info(m: Module) -> ModuleInfo:
         func_idx.append(f.type_index)
     for t in m.tables:
         check_tabletype(t.type, ntypes)
-        if t.init is not None:
-            raise unsupported("function-references", "table with an initialiser expression")
+        if t.init is None and not defaultable(t.type.elem):
+            raise ValidationError(
+                f"type mismatch: a table of {types_text([t.type.elem])} needs an initialiser"
+            )
         tables.append(t.type)
     for mem in m.mems:
         check_memtype(mem.type)
@@ -128,6 +131,10 @@ def _check_segments(m: Module, info: ModuleInfo) -> None:
     nig = info.num_imported_globals
     for i, g in enumerate(m.globals):
         validate_const(info, g.init, g.type.val, nig + i)
+    for t in m.tables:
+        if t.init is not None:
+            # tables come before globals: only imported ones are visible
+            validate_const(info, t.init, t.type.elem, nig)
     for e in m.elems:
         check_elem_type(e.type, ntypes)
         for ex in e.init:
@@ -177,7 +184,8 @@ def _check_exports(m: Module, info: ModuleInfo) -> None:
 
 def validate_module(m: Module) -> ModuleInfo:
     """Validate ``m`` (Wasm 2.0 plus multiple memories, memory64/table64, custom
-    page sizes and extended constants).
+    page sizes, extended constants, the Wasm 3.0 type system and typed
+    function references; see ``features.py``).
 
     Returns the :class:`ModuleInfo` later stages use. Raises ValidationError
     with a message that starts with the spec test suite's text, or

@@ -16,6 +16,7 @@ messages ("unknown type N", "size minimum must not be greater than maximum",
 """
 from __future__ import annotations
 
+import threading
 from typing import Hashable, Sequence
 
 from ..errors import ValidationError
@@ -30,6 +31,7 @@ from ..syntax.types import (
     Limits,
     MemType,
     NumType,
+    PackedType,
     RecType,
     RefType,
     StructType,
@@ -37,7 +39,7 @@ from ..syntax.types import (
     TableType,
     ValType,
 )
-from .features import SUPPORTED_HEAPS, feature_of_valtype, unsupported
+from .features import feature_of_valtype, unsupported
 
 MAX_PAGES_32 = 1 << 16
 MAX_TABLE_32 = (1 << 32) - 1
@@ -71,31 +73,53 @@ def types_text(ts: Sequence[ValType | None]) -> str:
 # Well-formedness
 
 
+class _BotHeap:
+    """The heap type ``bot`` of the validation algorithm: below every heap type.
+
+    ``(ref bot)`` is what ``ref.as_non_null`` / ``br_on_null`` leave when
+    their operand is the unknown type of unreachable code: it matches every
+    reference type, but no number type.
+    """
+
+    __slots__ = ()
+    text = "bot"
+
+    def __repr__(self) -> str:
+        return "bot"
+
+
+BOT = _BotHeap()
+BOT_REF = RefType(False, BOT)  # type: ignore[arg-type]
+
+
 def check_valtype(t: ValType, num_types: int) -> None:
     """Check that a value type is well formed and supported.
 
-    Raises UnsupportedFeature for value types of proposals beyond 2.0, and
-    ValidationError("unknown type N") for a reference to a missing type.
+    ``num_types``: how many type indices are visible (inside a recursion
+    group: up to the group's end). Raises UnsupportedFeature for value
+    types of proposals not implemented (v128), and ValidationError("unknown
+    type N") for a reference to a missing type.
     """
-    if not isinstance(t, (NumType, RefType)):
+    if isinstance(t, RefType):
+        h = t.heap
+        if isinstance(h, int):
+            if not 0 <= h < num_types:
+                raise ValidationError(f"unknown type {h}")
+            return
+        if isinstance(h, AbsHeap):
+            return
+        raise ValidationError(f"malformed heap type {h!r}")
+    if not isinstance(t, NumType):
         raise ValidationError(f"malformed value type {t!r}")
-    if isinstance(t, RefType) and isinstance(t.heap, int) and t.heap >= num_types:
-        raise ValidationError(f"unknown type {t.heap}")
     f = feature_of_valtype(t)
     if f is not None:
         raise unsupported(f, type_text(t))
 
 
 def check_elem_type(t: RefType, num_types: int) -> None:
-    """Check the type of an element segment.
-
-    Like :func:`check_valtype`, but also accepts the non-nullable ``(ref func)``
-    and ``(ref extern)``: a 3.0 decoder gives segments written as a list of
-    function indices the type ``(ref func)``. Such a segment's values only
-    flow into tables through subtyping, so no typed-reference rule is needed.
-    """
-    if isinstance(t, RefType) and not t.nullable and t.heap in SUPPORTED_HEAPS:
-        return
+    """Check the type of an element segment (any reference type); see :func:`check_valtype`."""
+    if not isinstance(t, RefType):
+        raise ValidationError(f"malformed element type {t!r}")
     check_valtype(t, num_types)
 
 
@@ -104,29 +128,62 @@ def check_heap(h: HeapType, num_types: int) -> None:
     check_valtype(RefType(True, h), num_types)
 
 
-def check_rectype(r: RecType, first_index: int, num_types: int) -> None:
+def defaultable(t: ValType) -> bool:
+    """Whether a value type has a default value (numbers, vectors, nullable references)."""
+    return not isinstance(t, RefType) or t.nullable
+
+
+def _check_storage(t: object, num_types: int) -> None:
+    if isinstance(t, PackedType):
+        return
+    check_valtype(t, num_types)  # type: ignore[arg-type]
+
+
+def check_rectype(r: RecType, first_index: int, space: "TypeSpace") -> None:
     """Check one recursion group whose first type has index ``first_index``.
 
-    Raises UnsupportedFeature for GC / stack-switching type definitions and
-    for value types beyond 2.0; ValidationError for unknown type indices.
+    The group's types may refer to each other and to earlier types (not to
+    later groups). Each declared supertype must be an earlier type, not
+    final, and of a matching composite type (:meth:`TypeSpace.match_comp`);
+    a continuation type must name a function type. Raises ValidationError
+    ("unknown type N", "sub type ...", "non-function type N") and
+    UnsupportedFeature for value types of proposals not implemented.
     """
-    if len(r.subtypes) != 1:
-        raise unsupported("gc", "recursion group")
-    for st in r.subtypes:
-        if st.supertypes or not st.final:
-            raise unsupported("gc", "sub type")
+    hi = first_index + len(r.subtypes)
+    types = space.types
+    for j, st in enumerate(r.subtypes):
+        x = first_index + j
         c = st.comp
         if isinstance(c, FuncType):
             for t in c.params:
-                check_valtype(t, num_types)
+                check_valtype(t, hi)
             for t in c.results:
-                check_valtype(t, num_types)
-        elif isinstance(c, (StructType, ArrayType)):
-            raise unsupported("gc", "struct" if isinstance(c, StructType) else "array")
+                check_valtype(t, hi)
+        elif isinstance(c, StructType):
+            for f in c.fields:
+                _check_storage(f.storage, hi)
+        elif isinstance(c, ArrayType):
+            _check_storage(c.field.storage, hi)
         elif isinstance(c, ContType):
-            raise unsupported("stack-switching", "cont type")
+            y = c.type_index
+            if not isinstance(y, int) or not 0 <= y < hi:
+                raise ValidationError(f"unknown type {y}")
+            if not isinstance(types[y].comp, FuncType):
+                raise ValidationError(f"non-function type {y}")
         else:
             raise ValidationError(f"unknown composite type {c!r}")
+        if len(st.supertypes) > 1:
+            raise ValidationError(f"sub type {x} has more than one supertype")
+        for y in st.supertypes:
+            if not isinstance(y, int) or not 0 <= y < hi:
+                raise ValidationError(f"unknown type {y}")
+            if y >= x:
+                raise ValidationError(f"sub type {x} must come after its supertype {y}")
+            sup = types[y]
+            if sup.final:
+                raise ValidationError(f"sub type {x} has a final supertype {y}")
+            if not space.match_comp(c, sup.comp):
+                raise ValidationError(f"sub type {x} does not match super type {y}")
 
 
 def check_limits(lim: Limits, bound: int, size_msg: str) -> None:
@@ -210,11 +267,27 @@ def check_tabletype(tt: TableType, num_types: int) -> None:
 # Canonical type keys (iso-recursive type equivalence)
 
 
+# Each distinct recursion group (its structure, with references inside the
+# group replaced by positions and references to earlier types by their keys)
+# gets a small int, process-wide; a type's key is (group id, position). So
+# keys are two ints, cheap to hash and compare, whatever the nesting.
+_GROUP_IDS: dict[Hashable, int] = {}
+_GROUP_IDS_LOCK = threading.Lock()
+
+
+def _group_id(group: Hashable) -> int:
+    gid = _GROUP_IDS.get(group)
+    if gid is None:
+        with _GROUP_IDS_LOCK:
+            gid = _GROUP_IDS.setdefault(group, len(_GROUP_IDS))
+    return gid
+
+
 def _ref_key(i: int, lo: int, hi: int, keys: list[Hashable]) -> Hashable:
     """A type index as a key: its position if inside the group [lo, hi), else its key."""
     if lo <= i < hi:
         return ("rec", i - lo)
-    return ("type", keys[i] if i < lo else i)
+    return keys[i] if 0 <= i < lo else ("bad", i)
 
 
 def _subst_val(t: object, lo: int, hi: int, keys: list[Hashable]) -> object:
@@ -223,13 +296,22 @@ def _subst_val(t: object, lo: int, hi: int, keys: list[Hashable]) -> object:
     return t
 
 
+def _indexed(ts: tuple) -> bool:
+    """Whether a tuple of value types names a type index."""
+    for t in ts:
+        if t.__class__ is RefType and t.heap.__class__ is int:
+            return True
+    return False
+
+
 def _subst_comp(c: object, lo: int, hi: int, keys: list[Hashable]) -> Hashable:
     if isinstance(c, FuncType):
-        return (
-            "func",
-            tuple(_subst_val(t, lo, hi, keys) for t in c.params),
-            tuple(_subst_val(t, lo, hi, keys) for t in c.results),
-        )
+        ps, rs = c.params, c.results
+        if _indexed(ps):
+            ps = tuple(_subst_val(t, lo, hi, keys) for t in ps)
+        if _indexed(rs):
+            rs = tuple(_subst_val(t, lo, hi, keys) for t in rs)
+        return ("func", tuple(ps), tuple(rs))
     if isinstance(c, StructType):
         return ("struct", tuple((_subst_val(f.storage, lo, hi, keys), f.mutable) for f in c.fields))
     if isinstance(c, ArrayType):
@@ -243,12 +325,14 @@ def _subst_comp(c: object, lo: int, hi: int, keys: list[Hashable]) -> Hashable:
 def canonical_keys(rectypes: Sequence[RecType]) -> list[Hashable]:
     """One hashable key per type index; equal keys mean equivalent types.
 
-    Keys are structural, so they compare equal across modules too (the
-    runtime can intern them into small ints for ``call_indirect``). Type
-    indices inside a recursion group are replaced by their position in the
-    group, references to earlier groups by those types' keys.
-    Does not raise for well-formed input (forward references outside a
-    group are left as plain indices; validation rejects them separately).
+    Iso-recursive equivalence: two types are the same when their recursion
+    groups are structurally identical (finality, supertypes and composite
+    types, with type indices inside the group replaced by their position in
+    it and references to earlier types by those types' keys) and they sit
+    at the same position. Keys are process-wide, so they compare equal
+    across modules too (the runtime interns them into small ints for
+    ``call_indirect`` and linking). Does not raise for well-formed input
+    (invalid references give keys of their own; validation rejects them).
     """
     keys: list[Hashable] = []
     for r in rectypes:
@@ -262,7 +346,8 @@ def canonical_keys(rectypes: Sequence[RecType]) -> list[Hashable]:
             )
             for st in r.subtypes
         )
-        keys.extend((group, i) for i in range(len(r.subtypes)))
+        gid = _group_id(group)
+        keys.extend((gid, i) for i in range(len(r.subtypes)))
     return keys
 
 
@@ -290,7 +375,8 @@ _BOTTOM_OF: dict[AbsHeap, AbsHeap] = {
 }
 
 
-def _top_of(h: AbsHeap) -> AbsHeap:
+def top_of(h: AbsHeap) -> AbsHeap:
+    """The top of the hierarchy an abstract heap type belongs to (any, func, extern, exn, cont)."""
     if h in _BOTTOM_OF:
         return _BOTTOM_OF[h]
     while True:
@@ -300,8 +386,8 @@ def _top_of(h: AbsHeap) -> AbsHeap:
         h = p
 
 
-def _abs_of_comp(st: SubType) -> AbsHeap:
-    c = st.comp
+def comp_kind(c: object) -> AbsHeap:
+    """The abstract heap type directly above a composite type (func, struct, array, cont)."""
     if isinstance(c, FuncType):
         return AbsHeap.FUNC
     if isinstance(c, StructType):
@@ -311,16 +397,23 @@ def _abs_of_comp(st: SubType) -> AbsHeap:
     return AbsHeap.CONT
 
 
-def _abs_sub(a: AbsHeap, b: AbsHeap) -> bool:
+def abs_sub(a: AbsHeap, b: AbsHeap) -> bool:
+    """``a <: b`` for abstract heap types."""
     if a is b:
         return True
     if a in _BOTTOM_OF:
-        return _top_of(b) is _BOTTOM_OF[a] and b not in _BOTTOM_OF
+        return _BOTTOM_OF[a] is top_of(b) and b not in _BOTTOM_OF
     while a is not None:
         if a is b:
             return True
         a = _ABS_PARENT.get(a)  # type: ignore[assignment]
     return False
+
+
+def abs_sub_defined(a: AbsHeap, kind: AbsHeap) -> bool:
+    """``a <: $t`` for an abstract a and a defined type of composite kind ``kind``:
+    only the bottom of the hierarchy is."""
+    return a in _BOTTOM_OF and _BOTTOM_OF[a] is top_of(kind)
 
 
 class TypeSpace:
@@ -334,7 +427,7 @@ class TypeSpace:
 
     def match_heap(self, a: HeapType, b: HeapType) -> bool:
         """``a <: b`` for heap types."""
-        if a == b:
+        if a == b or a is BOT:
             return True
         types = self.types
         if isinstance(a, int):
@@ -342,10 +435,14 @@ class TypeSpace:
                 if self.keys[a] == self.keys[b]:
                     return True
                 return any(self.match_heap(s, b) for s in types[a].supertypes)
-            return _abs_sub(_abs_of_comp(types[a]), b)
+            if b is BOT:
+                return False
+            return abs_sub(comp_kind(types[a].comp), b)
         if isinstance(b, int):
-            return a in _BOTTOM_OF and _BOTTOM_OF[a] is _top_of(_abs_of_comp(types[b]))
-        return _abs_sub(a, b)
+            return abs_sub_defined(a, comp_kind(types[b].comp))  # type: ignore[arg-type]
+        if b is BOT:
+            return False
+        return abs_sub(a, b)  # type: ignore[arg-type]
 
     def match_valtype(self, a: ValType | None, b: ValType | None) -> bool:
         """``a <: b``; the unknown type ``None`` matches everything."""
@@ -357,6 +454,42 @@ class TypeSpace:
             return self.match_heap(a.heap, b.heap)
         return a == b
 
+    def same_valtype(self, a: object, b: object) -> bool:
+        """Type equivalence of two value (or storage) types."""
+        if isinstance(a, RefType) and isinstance(b, RefType):
+            if a.nullable is not b.nullable:
+                return False
+            ha, hb = a.heap, b.heap
+            if isinstance(ha, int) and isinstance(hb, int):
+                return self.keys[ha] == self.keys[hb]
+            return ha == hb
+        return a == b
+
     def match_types(self, a: Sequence[ValType], b: Sequence[ValType]) -> bool:
         """Element-wise ``a <: b`` of two result types of the same length."""
         return len(a) == len(b) and all(self.match_valtype(x, y) for x, y in zip(a, b))
+
+    def _match_field(self, a: FieldType, b: FieldType) -> bool:
+        if a.mutable is not b.mutable:
+            return False
+        sa, sb = a.storage, b.storage
+        if isinstance(sa, PackedType) or isinstance(sb, PackedType):
+            return sa is sb
+        if a.mutable:
+            return self.same_valtype(sa, sb)
+        return self.match_valtype(sa, sb)  # type: ignore[arg-type]
+
+    def match_comp(self, a: object, b: object) -> bool:
+        """``a <: b`` for composite types (functions contravariant in their
+        parameters, structs by prefix, fields covariant unless mutable)."""
+        if isinstance(a, FuncType) and isinstance(b, FuncType):
+            return self.match_types(b.params, a.params) and self.match_types(a.results, b.results)
+        if isinstance(a, StructType) and isinstance(b, StructType):
+            if len(a.fields) < len(b.fields):
+                return False
+            return all(self._match_field(x, y) for x, y in zip(a.fields, b.fields))
+        if isinstance(a, ArrayType) and isinstance(b, ArrayType):
+            return self._match_field(a.field, b.field)
+        if isinstance(a, ContType) and isinstance(b, ContType):
+            return self.match_heap(a.type_index, b.type_index)
+        return False
