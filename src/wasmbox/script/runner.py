@@ -143,7 +143,8 @@ class ScriptRunner:
         # the manifest's tags (core/binary.wast and the custom-page-sizes
         # proposal disagree about limits flag bit 3).
         self.custom_page_sizes = "custom-page-sizes" in features
-        self.engine = Engine(Config(wasm_custom_page_sizes=self.custom_page_sizes))
+        self.engine = Engine(Config(wasm_custom_page_sizes=self.custom_page_sizes,
+                                    wasm_stack_switching="stack-switching" in features))
         self.store = Store(self.engine)
         self.linker = Linker(self.engine)
         self.linker.allow_shadowing = True
