@@ -692,3 +692,30 @@ def test_threads_run_their_own_continuations():
     for t in ts:
         t.join()
     assert results == {n: (1000, n) for n in "abc"}
+
+
+def test_dropping_in_another_thread_is_safe():
+    box = []
+    ready, go = threading.Event(), threading.Event()
+    ran_after = []
+
+    def f(d):
+        suspend(YIELD, ())
+        ran_after.append(1)
+
+    def owner():
+        box.append(resume(cont_new(Fn(f)), (), H_YIELD, {}, D)[2])
+        ready.set()
+        go.wait()
+        drive(cont_new(Fn(lambda d: 0)))  # more greenlet work in the owning thread
+
+    base = live_stacks()
+    t = threading.Thread(target=owner)
+    t.start()
+    ready.wait()
+    box.clear()  # the last object dies here, in the wrong thread: no unwinding from here
+    go.set()
+    t.join()
+    gc.collect()
+    assert ran_after == []
+    assert live_stacks() == base

@@ -66,7 +66,10 @@ frames that refer back to the continuation cannot keep it alive. A Fresh
 one is released without running.
 
 Threads: a continuation belongs to the thread that made it; resuming it
-from another thread traps ("continuation belongs to another thread").
+from another thread traps ("continuation belongs to another thread"). One
+dropped in another thread is unwound by its own thread, at that thread's
+next ``cont.new`` or ``resume`` (a thread that never runs one again keeps
+it).
 
 Raises :class:`~wasmbox.errors.Trap` ("null continuation reference",
 "null function reference", "continuation already consumed", "unhandled
@@ -177,6 +180,8 @@ def cont_new(f: Any) -> Cont:
     """
     if f is None:
         raise Trap(TrapCode.NULL_FUNCTION_REFERENCE)
+    if _pending:
+        _reap()
     s = Stack()
     s.state = FRESH
     s.rev = 0
@@ -257,6 +262,8 @@ def resume(k: Cont | None, args: tuple, tags: dict, stags: dict, d: int) -> tupl
     s = k.stack
     if k.rev != s.rev:
         raise Trap(_CONSUMED)
+    if _pending:
+        _reap()
     cur = getcurrent()
     if s.parent is not cur:
         _adopt(s, cur)
@@ -485,6 +492,11 @@ def _launcher() -> greenlet:
     return lg
 
 
+#: owner thread -> stacks of continuations dropped in another thread, to unwind there
+_pending: dict[int, list] = {}
+_pending_lock = threading.Lock()
+
+
 def _drop(k: Cont) -> None:
     """The last valid object of a continuation is gone: release its stacks now."""
     try:
@@ -498,15 +510,34 @@ def _drop(k: Cont) -> None:
             top.fn = top.sargs = None
             top.bound = ()
             return
-        me = getcurrent()
-        for x in stacks:
-            if x.dead or not x:
-                continue
-            x.parent = me  # ValueError in another thread: greenlet unwinds it there
-            try:
-                x.throw(Dropped)
-            except Dropped:
-                pass
+        if top.owner != _ident():  # only its own thread can switch into it
+            with _pending_lock:
+                _pending.setdefault(top.owner, []).append(stacks)
+            return
+        _unwind(stacks)
     except BaseException:  # noqa: BLE001 - never raise out of __del__
         pass
 
+
+def _unwind(stacks: Any) -> None:
+    """Throw Dropped into suspended stacks, innermost first (nothing catches it)."""
+    me = getcurrent()
+    for x in stacks:
+        if x.dead or not x:
+            continue
+        x.parent = me
+        try:
+            x.throw(Dropped)
+        except Dropped:
+            pass
+
+
+def _reap() -> None:
+    """Unwind this thread's continuations that other threads dropped."""
+    with _pending_lock:
+        todo = _pending.pop(_ident(), None)
+    for stacks in todo or ():
+        try:
+            _unwind(stacks)
+        except BaseException:  # noqa: BLE001 - as in __del__
+            pass
