@@ -59,7 +59,7 @@ place and its Python depth at the launcher's: nesting continuations or
 switching between them never piles up C stack.
 
 Dropping: when the valid :class:`Cont` of a suspended continuation is
-freed, its stacks are unwound at once with :class:`Dropped` (a
+freed (its :class:`Guard` with it), its stacks are unwound at once with :class:`Dropped` (a
 ``GreenletExit``: a ``BaseException`` that generated code never catches;
 guest handlers catch only Wasm exceptions), so nothing in Wasm runs and
 frames that refer back to the continuation cannot keep it alive. A Fresh
@@ -122,7 +122,7 @@ class Stack(greenlet):
     """One continuation stack (see the module docstring for the states)."""
 
     __slots__ = ("state", "rev", "fn", "bound", "sargs", "tags", "stags", "rdepth",
-                 "budget", "owner")
+                 "budget", "owner", "guard")
 
     def run(self) -> Any:  # greenlet's entry point; started by the launcher
         fn = self.fn
@@ -133,6 +133,7 @@ class Stack(greenlet):
             r = fn(*args, self.budget)
         finally:
             self.state = RETURNED
+            self.guard = None
             next(_finished)
         return (RETURNED_CODE, r)
 
@@ -145,12 +146,14 @@ class Stack(greenlet):
 class Cont:
     """A continuation object: a ``(ref $ct)`` value. One-shot (see the module docstring)."""
 
-    __slots__ = ("stack", "rev", "chain")
+    __slots__ = ("stack", "rev", "chain", "guard")
 
-    def __init__(self, stack: Stack, rev: int, chain: list[Stack] | None) -> None:
+    def __init__(self, stack: Stack, rev: int, chain: list[Stack] | None,
+                 guard: "Guard | None") -> None:
         self.stack = stack  # the outermost stack (revision, handlers, parent)
         self.rev = rev
         self.chain = chain  # None: one stack; else its stacks, innermost first
+        self.guard = guard  # while valid: the continuation's Guard
 
     @property
     def valid(self) -> bool:
@@ -163,13 +166,27 @@ class Cont:
         top = self.stack if self.chain is None else self.chain[0]
         return STATE_NAMES[top.state]
 
-    def __del__(self) -> None:
-        s = self.stack
-        if self.rev == s.rev:
-            _drop(self)
-
     def __repr__(self) -> str:
         return f"<Cont {self.state}{'' if self.valid else ' consumed'}>"
+
+
+class Guard:
+    """One per continuation: held by its valid :class:`Cont` while it is Fresh or
+    suspended, by its outermost running stack otherwise. When it is freed while
+    suspended or Fresh, nothing can resume the continuation: it is dropped.
+    (A finalizer here, not on every Cont, so that consumed objects cost nothing
+    to free.)"""
+
+    __slots__ = ("stack", "chain")
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.chain: list[Stack] | None = None
+
+    def __del__(self) -> None:
+        s = self.stack
+        if s.guard is None:  # not held by a running stack: the last Cont is gone
+            _drop(s, self.chain)
 
 
 # -- creation -------------------------------------------------------------------
@@ -189,7 +206,8 @@ def cont_new(f: Any) -> Cont:
     s.bound = ()
     s.sargs = None
     s.owner = _ident()
-    return Cont(s, 0, None)
+    s.guard = None
+    return Cont(s, 0, None, Guard(s))
 
 
 def cont_bind(k: Cont | None, args: tuple) -> Cont:
@@ -206,7 +224,9 @@ def cont_bind(k: Cont | None, args: tuple) -> Cont:
     chain = k.chain
     top = s if chain is None else chain[0]
     top.bound = top.bound + args
-    return Cont(s, s.rev, chain)
+    g = k.guard
+    k.guard = None
+    return Cont(s, s.rev, chain, g)
 
 
 # -- resume ---------------------------------------------------------------------
@@ -222,6 +242,8 @@ def _take(k: Cont | None, cur: greenlet, tags: dict, stags: dict, parent: greenl
     if s.parent is not parent:
         _adopt(s, parent)
     s.rev += 1
+    s.guard = k.guard
+    k.guard = None
     s.tags = tags
     s.stags = stags
     s.rdepth = rdepth
@@ -244,7 +266,10 @@ def _deliver(r: tuple) -> tuple:
     if r[0] < 0:
         return r
     h = r[2]
-    return (r[0], r[1], Cont(h, h.rev, r[3]))
+    g = h.guard
+    h.guard = None
+    g.chain = r[3]
+    return (r[0], r[1], Cont(h, h.rev, r[3], g))
 
 
 def resume(k: Cont | None, args: tuple, tags: dict, stags: dict, d: int) -> tuple:
@@ -268,6 +293,8 @@ def resume(k: Cont | None, args: tuple, tags: dict, stags: dict, d: int) -> tupl
     if s.parent is not cur:
         _adopt(s, cur)
     s.rev += 1
+    s.guard = k.guard
+    k.guard = None
     s.tags = tags
     s.stags = stags
     s.rdepth = _tls.depth
@@ -297,8 +324,11 @@ def resume(k: Cont | None, args: tuple, tags: dict, stags: dict, d: int) -> tupl
         raise WasmboxError(f"internal error: resuming a {STATE_NAMES[st]} stack")
     if r[0] < 0:
         return r
-    h = r[2]
-    return (r[0], r[1], Cont(h, h.rev, r[3]))  # _deliver, inlined
+    h = r[2]  # as _deliver does
+    g = h.guard
+    h.guard = None
+    g.chain = r[3]
+    return (r[0], r[1], Cont(h, h.rev, r[3], g))
 
 
 def _relink(chain: list[Stack]) -> Stack:
@@ -438,7 +468,11 @@ def switch(k: Cont | None, args: tuple, tag: Any) -> tuple:
     if b:
         args = b + args
         top.bound = ()
-    top.sargs = args + (Cont(h, h.rev, chain),)
+    gd = h.guard
+    h.guard = None
+    gd.chain = chain
+    top.sargs = args + (Cont(h, h.rev, chain, gd),)
+    del gd  # this frame stays while we are suspended: it must not keep our guard
     cur.state = SUSPENDED
     if top.state == FRESH:
         top.budget = h.budget
@@ -497,18 +531,18 @@ _pending: dict[int, list] = {}
 _pending_lock = threading.Lock()
 
 
-def _drop(k: Cont) -> None:
-    """The last valid object of a continuation is gone: release its stacks now."""
+def _drop(s: Stack, chain: list[Stack] | None) -> None:
+    """Nothing can resume this continuation any more: release its stacks now."""
     try:
-        s = k.stack
         s.rev += 1
-        chain = k.chain
         stacks = (s,) if chain is None else chain
         top = stacks[0]
         if top.state == FRESH:
             top.state = RETURNED
             top.fn = top.sargs = None
             top.bound = ()
+            return
+        if top.state != SUSPENDED:  # pragma: no cover - guarded by Guard.__del__
             return
         if top.owner != _ident():  # only its own thread can switch into it
             with _pending_lock:
