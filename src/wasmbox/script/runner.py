@@ -28,6 +28,7 @@ from ..errors import (
     LinkError,
     ParseError,
     Trap,
+    TrapCode,
     UnsupportedFeature,
     ValidationError,
     WasmboxError,
@@ -373,8 +374,20 @@ class ScriptRunner:
             raise Failure(f"expected an uncaught exception, got {e.kind} {e.message!r}") from None
         raise Failure("expected an uncaught exception, but it returned")
 
-    def cmd_assert_suspension(self, cmd: Any) -> None:
-        raise Skip("stack switching is not supported yet")
+    def cmd_assert_suspension(self, cmd: wast.AssertSuspension) -> None:
+        """The invoke must suspend to a tag no handler handles: the trap
+        "unhandled tag" (its message must start with the script's text)."""
+        try:
+            self.action(cmd.action)
+        except Trap as e:
+            if e.code is TrapCode.UNHANDLED_TAG and e.message.startswith(cmd.message):
+                return
+            raise Failure(f"expected a suspension {cmd.message!r}, got {e.kind} {e.message!r}") from None
+        except UnsupportedFeature as e:
+            raise Skip(str(e)) from None
+        except WasmboxError as e:
+            raise Failure(f"expected a suspension {cmd.message!r}, got {e.kind} {e.message!r}") from None
+        raise Failure("expected a suspension, but it returned")
 
     def cmd_assert_invalid_custom(self, cmd: Any) -> None:
         raise Skip("custom-section annotations are not checked yet")
