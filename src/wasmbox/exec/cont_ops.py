@@ -131,7 +131,8 @@ class ContMixin:
             for j in range(npay):
                 self.stack.append(Entry(f"{r}[1][{j}]", EXPR, depth=1))
             self.stack.append(Entry(f"{r}[2]", EXPR, depth=1))
-            code = self.branch_to(t, True) or ["pass"]  # type: ignore[attr-defined]
+            # flat mode has no else arm to skip the rest: a jump then always leaves
+            code = self.branch_to(t, last or not self.flat) or ["pass"]  # type: ignore[attr-defined]
             del self.stack[h0:]
             cases.append((f"{r}[0] == {i}", code))
         self._dispatch(br, last, r, cases)
