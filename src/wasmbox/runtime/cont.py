@@ -542,7 +542,7 @@ def _drop(s: Stack, chain: list[Stack] | None) -> None:
             top.fn = top.sargs = None
             top.bound = ()
             return
-        if top.state != SUSPENDED:  # pragma: no cover - guarded by Guard.__del__
+        if top.state != SUSPENDED:  # it finished (its guard went with it): nothing to do
             return
         if top.owner != _ident():  # only its own thread can switch into it
             with _pending_lock:
