@@ -14,7 +14,9 @@ Prints, measured in the same run:
   a returned ``(code, values)`` tuple tested by the caller, or a raised
   exception caught there (what each costs on its own);
 * ``cont.new + resume to return``: the life of a continuation that just
-  returns.
+  returns;
+* ``resume+suspend in WAT``: the generator written in WAT, the consumer
+  loop too: what a guest pays per round trip, its loop included.
 
 The target (issue 10) is resume+suspend within 3x of the bare pair. Not asserted.
 """
@@ -143,9 +145,50 @@ def lifecycles(n: int) -> float:
     return time.perf_counter() - t
 
 
+WAT_GENERATOR = """(module
+  (type $gft (func (param i32)))
+  (type $gct (cont $gft))
+  (type $ft (func))
+  (type $ct (cont $ft))
+  (tag $yield (param i32))
+  (func $gen (param $n i32)
+    (local $i i32)
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (suspend $yield (local.get $i))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l))))
+  (elem declare func $gen)
+  (func (export "drain") (param $n i32) (result i32)
+    (local $k (ref null $ct)) (local $sum i32)
+    (local.set $k (cont.bind $gct $ct (local.get $n) (cont.new $gct (ref.func $gen))))
+    (block $finished
+      (loop $next
+        (block $on_yield (result i32 (ref $ct))
+          (resume $ct (on $yield $on_yield) (local.get $k))
+          (br $finished))
+        (local.set $k)
+        (local.set $sum (i32.add (local.get $sum)))
+        (br $next)))
+    (local.get $sum)))"""
+
+
+def wasm_round_trips(n: int) -> float:
+    """The same generator written in WAT: resume + suspend through generated code."""
+    from wasmbox import Config, Engine, Instance, Module, Store
+
+    engine = Engine(Config(wasm_stack_switching=True))
+    store = Store(engine)
+    drain = Instance(store, Module(engine, WAT_GENERATOR), []).exports(store)["drain"]
+    drain(store, 10)
+    t = time.perf_counter()
+    drain(store, n)
+    return time.perf_counter() - t
+
+
 def main() -> None:
     # best of three, interleaved, so that load from other processes hurts both alike
-    bare = rt = sw = life = float("inf")
+    bare = rt = sw = life = wasm = float("inf")
     tup = exc = float("inf")
     for _ in range(3):
         bare = min(bare, bare_pair(N))
@@ -154,10 +197,13 @@ def main() -> None:
         t, e = signal_costs(N)
         tup, exc = min(tup, t), min(exc, e)
         life = min(life, lifecycles(N // 10))
+        wasm = min(wasm, wasm_round_trips(N))
     us = 1e6
     print(f"greenlet pair          {bare / N * us:7.3f} us  {N / bare:12,.0f}/s")
     print(f"resume+suspend         {rt / N * us:7.3f} us  {N / rt:12,.0f}/s"
           f"   ratio {rt / bare:.2f}x the bare pair")
+    print(f"resume+suspend in WAT  {wasm / N * us:7.3f} us  {N / wasm:12,.0f}/s"
+          f"   ratio {wasm / bare:.2f}x the bare pair (generated code, loop included)")
     print(f"switch pair (2 switch) {sw / (N // 2) * us:7.3f} us  ({sw / (N // 2) / bare * N:.2f}x)")
     print(f"signal by tuple        {tup / N * us:7.3f} us   by exception {exc / N * us:.3f} us")
     print(f"cont.new + resume      {life / (N // 10) * us:7.3f} us per continuation")

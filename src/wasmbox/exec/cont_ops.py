@@ -119,7 +119,10 @@ class ContMixin:
         stags = ", ".join(f"TG{h.tag}: 0" for h in reversed(handlers) if h.label is None)
         self.ntemps += 1  # type: ignore[attr-defined]
         r = f"v{self.ntemps}"  # type: ignore[attr-defined]
-        self.emit(f"{r} = {what}, {{{tags}}}, {{{stags}}}, d)")  # type: ignore[attr-defined]
+        noh = "CONT_NOH"  # the shared empty handler table (read only)
+        tags = f"{{{tags}}}" if tags else noh
+        stags = f"{{{stags}}}" if stags else noh
+        self.emit(f"{r} = {what}, {tags}, {stags}, d)")  # type: ignore[attr-defined]
         # the handler clauses: branches to their labels
         targets = dict(zip((i for i, _ in on_label), br.targets))
         cases: list[tuple[str, list[str]]] = []
