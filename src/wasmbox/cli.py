@@ -230,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: proposals that ``-W NAME`` enables (each off by default, as in wasmtime)
-WASM_FEATURES = ("custom-page-sizes",)
+WASM_FEATURES = ("custom-page-sizes", "stack-switching")
 
 
 def _add_wasm_features(s: argparse.ArgumentParser) -> None:

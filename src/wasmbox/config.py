@@ -27,7 +27,7 @@ _INT_OPTIONS = ("max_host_reentry", "max_memory_pages", "max_table_elements",
                 "max_store_table_elements")
 _SIZE_OPTIONS = ("memory_reservation", "memory_reservation_for_growth", "max_wasm_stack")
 _BOOL_OPTIONS = ("lazy_compile", "validate", "memory_may_move", "wasm_custom_page_sizes",
-                 "consume_fuel", "epoch_interruption")
+                 "wasm_stack_switching", "consume_fuel", "epoch_interruption")
 
 #: default of Config.max_wasm_stack: 2 MiB
 DEFAULT_MAX_WASM_STACK = 2 << 20
@@ -194,6 +194,11 @@ class Config:
         #: (limits flag bit 3 is not defined in Wasm 2.0), a text one as
         #: invalid.
         self.wasm_custom_page_sizes: bool = False
+        #: Enable the stack-switching proposal (continuation types, ``cont.new``,
+        #: ``resume``, ``suspend``, ``switch`` ..., and tags with results).
+        #: Default False, as in wasmtime: without it such a module is invalid,
+        #: with a message naming this option.
+        self.wasm_stack_switching: bool = False
         for name, value in options.items():
             setattr(self, name, value)
 

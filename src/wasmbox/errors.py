@@ -116,6 +116,11 @@ class TrapCode(Enum):
     OUT_OF_FUEL = "all fuel consumed by WebAssembly"
     INTERRUPT = "interrupt"
     HOST = "host error"
+    # stack switching (runtime/cont.py)
+    NULL_CONTINUATION = "null continuation reference"
+    CONTINUATION_CONSUMED = "continuation already consumed"
+    UNHANDLED_TAG = "unhandled tag"
+    CONTINUATION_THREAD = "continuation belongs to another thread"
 
 
 class Trap(WasmboxError):

@@ -46,6 +46,7 @@ from ..syntax.locals import compact_locals
 from ..syntax.module import Func, Instr, Module
 from ..syntax.types import F32, F64, I32, I64, NumType
 from .calls import CallMixin
+from .cont_ops import ContMixin
 from .control import Body, ControlMixin, NeedFlat
 from ..runtime.depth import frame_bytes
 from .env import ModuleEnv
@@ -68,6 +69,7 @@ _TABLE_OPS = frozenset({"table.get", "table.set", "table.size", "table.grow", "t
 #: compile every function in flat mode (tests use this to exercise the fallback)
 FORCE_FLAT = False
 
+_CONT_OPS = frozenset({"cont.new", "cont.bind", "suspend", "switch"})
 _TAIL_OPS = frozenset({"return_call", "return_call_indirect", "return_call_ref"})
 _WIDE = frozenset({"i64.add128", "i64.sub128", "i64.mul_wide_s", "i64.mul_wide_u"})
 _EXN_OPS = frozenset({"throw", "throw_ref", "rethrow"})
@@ -119,7 +121,7 @@ _LOCAL_NAME = re.compile(r"\b(?:[lsvx][0-9]+|k|fx|d|hx)\b")
 
 
 class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, CallMixin,
-                       InterruptMixin, ExceptionMixin, RefMixin):
+                       InterruptMixin, ExceptionMixin, RefMixin, ContMixin):
     """Compiles one defined function (see the module docstring)."""
 
     def __init__(self, env: ModuleEnv, func_index: int, flat: bool = False) -> None:
@@ -256,6 +258,8 @@ class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, Call
             self.emit_ref(op, imm)
         elif op in _EXN_OPS:
             self.emit_exn(op, imm)
+        elif op in _CONT_OPS:
+            self.emit_cont_instr(op, imm)
         elif op in _WIDE:
             raise UnsupportedFeature(f"instruction {op} is not supported")
         elif is_numeric(op):

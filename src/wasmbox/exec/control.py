@@ -472,6 +472,8 @@ class ControlMixin:
                 self.emit_br_if(it, last)
             elif it.op == "br_on_null":
                 self.emit_br_on_null(it, last)  # type: ignore[attr-defined]
+            elif it.ins is not None:  # resume, resume_throw, resume_throw_ref
+                self.emit_resume(it, last)  # type: ignore[attr-defined]
             else:  # br_on_non_null
                 self.emit_br_on_non_null(it, last)  # type: ignore[attr-defined]
         else:

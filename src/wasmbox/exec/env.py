@@ -23,7 +23,8 @@ from typing import Any, Hashable
 from ..errors import ValidationError
 from ..syntax.module import ExternKind, Module
 from ..syntax.types import (
-    AbsHeap, FuncType, GlobalType, MemType, RecType, RefType, SubType, TableType, flatten_types,
+    AbsHeap, ContType, FuncType, GlobalType, MemType, RecType, RefType, SubType, TableType,
+    flatten_types,
 )
 
 from ..valid.types import abs_sub, abs_sub_defined, canonical_keys as _canonical_keys, comp_kind
@@ -123,7 +124,7 @@ class ModuleEnv:
         #: Config.epoch_interruption; see wasmbox.exec.interrupt)
         self.fuel = fuel
         self.epochs = epochs
-        subtypes = flatten_types(module.types)
+        self.subtypes = subtypes = flatten_types(module.types)
         self.types: list[FuncType | None] = [
             st.comp if isinstance(st.comp, FuncType) else None for st in subtypes
         ]
@@ -172,6 +173,21 @@ class ModuleEnv:
     def tag_type(self, tag_index: int) -> FuncType:
         """The function type of a tag (its payload's types are the params)."""
         return self.functype(self.tag_type_idx[tag_index])
+
+    def cont_functype(self, type_index: int) -> FuncType:
+        """The function type of continuation type ``type_index`` (``(cont $ft)``).
+
+        Raises ValidationError if it is not a continuation type.
+        """
+        c = self.subtypes[type_index].comp if 0 <= type_index < len(self.subtypes) else None
+        if not isinstance(c, ContType):
+            raise ValidationError(f"non-continuation type {type_index}")
+        return self.functype(c.type_index)
+
+    @staticmethod
+    def ref_cont_index(t: object) -> int:
+        """The type index a (validated) continuation reference type names."""
+        return t.heap  # type: ignore[attr-defined,no-any-return]
 
     def func_tid(self, func_index: int) -> int:
         """Canonical type id of a function."""

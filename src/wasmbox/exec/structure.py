@@ -34,6 +34,8 @@ UNCONDITIONAL = frozenset({"br", "br_table", "return", "unreachable", "throw", "
                            "rethrow", "return_call", "return_call_indirect", "return_call_ref"})
 OPENERS = frozenset({"block", "loop", "if"})
 TRY_OPENERS = frozenset({"try", "try_table"})
+#: stack switching: a resume branches to its handlers' labels when the continuation suspends
+RESUMES = frozenset({"resume", "resume_throw", "resume_throw_ref"})
 #: instructions that branch to a label (the conditional ones fall through too)
 BRANCHES = frozenset({"br", "br_if", "br_table", "br_on_null", "br_on_non_null"})
 
@@ -99,17 +101,25 @@ class Ctl:
         return f"<{self.kind} {self.start}..{self.end}>"
 
 
+def handlers_of(op: str, imm: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The handler clauses (:class:`~wasmbox.syntax.module.Handler`) of a resume's immediates."""
+    return tuple(imm[2] if op == "resume_throw" else imm[1])
+
+
 class Br:
     """A branch: ``op`` is br, br_if, br_table, br_on_null or br_on_non_null;
     ``targets`` the constructs left (for br_table: the table, then the
-    default last)."""
+    default last). A ``resume`` (``resume_throw``, ``resume_throw_ref``) is
+    a branch too: ``targets`` are the labels of its ``(on $t $l)`` clauses in
+    order, and ``ins`` the instruction."""
 
-    __slots__ = ("op", "targets", "pos")
+    __slots__ = ("op", "targets", "pos", "ins")
 
-    def __init__(self, op: str, targets: tuple[Ctl, ...], pos: int) -> None:
+    def __init__(self, op: str, targets: tuple[Ctl, ...], pos: int, ins: Instr | None = None) -> None:
         self.op = op
         self.targets = targets
         self.pos = pos
+        self.ins = ins
 
     def __repr__(self) -> str:
         return f"<{self.op} {self.targets}>"
@@ -180,6 +190,17 @@ def build_tree(body: list[Instr], env: ModuleEnv, nresults: int) -> Ctl:
             cur.append(Br(op, tuple(targets), pos))
             if op in UNCONDITIONAL:
                 skip_depth = 0
+        elif op in RESUMES:
+            targets = []
+            for h in handlers_of(op, ins.imm):
+                if h.label is None:  # (on $t switch)
+                    continue
+                if not 0 <= h.label < len(stack):
+                    raise ValidationError(f"unknown label {h.label}")
+                t = stack[-1 - h.label]
+                t.targeted = True
+                targets.append(t)
+            cur.append(Br(op, tuple(targets), pos, ins))
         else:
             cur.append(ins)
             if op in UNCONDITIONAL:

@@ -27,6 +27,7 @@ import struct
 from typing import Any
 
 from ..errors import Exhaustion, Thrown, Trap, TrapCode, WasmException
+from ..runtime import cont as _cont
 from . import numerics
 from .bulk import mem_copy, mem_fill, mem_init, tcopy, tfill, tinit
 from .env import SUPERS
@@ -152,6 +153,15 @@ def _names() -> dict[str, Any]:
         "C_UNREACHABLE": TrapCode.UNREACHABLE,
         "C_OOF": TrapCode.OUT_OF_FUEL,
         "C_INT": TrapCode.INTERRUPT,
+        # stack switching (docs/stack-switching.md)
+        "cont_new": _cont.cont_new,
+        "cont_bind": _cont.cont_bind,
+        "cont_resume": _cont.resume,
+        "cont_resume_throw": _cont.resume_throw,
+        "cont_resume_throw_ref": _cont.resume_throw_ref,
+        "cont_suspend": _cont.suspend,
+        "cont_switch": _cont.switch,
+        "CONT_NOH": _cont.NO_HANDLERS,
     })
     for name, fn in numerics.FUNCS.items():
         d[name.replace(".", "_")] = fn

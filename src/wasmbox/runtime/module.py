@@ -64,11 +64,11 @@ def check_features(engine: Engine, m: sm.Module) -> None:
                               "(Config.wasm_custom_page_sizes)")
 
 
-def validate_syntax(m: sm.Module) -> Any:
+def validate_syntax(m: sm.Module, stack_switching: bool = False) -> Any:
     """Validate a syntax module; returns the validator's info (None if unavailable)."""
     if _validate is None:
         return None
-    return _validate(m)
+    return _validate(m, stack_switching=stack_switching)
 
 
 def _module_code(engine: Engine, m: sm.Module, info: Any) -> ModuleCode:
@@ -107,7 +107,8 @@ class Module:
         cached = engine._cached(key)
         if cached is None:
             check_features(engine, m)
-            info = validate_syntax(m) if engine.config.validate else None
+            info = validate_syntax(m, engine.config.wasm_stack_switching) if engine.config.validate \
+                else None
             cached = (m, _module_code(engine, m, info))
             engine._remember(key, cached)
         self.engine = engine
@@ -122,7 +123,7 @@ class Module:
         """
         self = cls.__new__(cls)
         check_features(engine, m)
-        info = validate_syntax(m) if validate else None
+        info = validate_syntax(m, engine.config.wasm_stack_switching) if validate else None
         self.engine = engine
         self.syntax = m
         self._code = _module_code(engine, m, info)
@@ -140,7 +141,7 @@ class Module:
         """Check that wasm decodes and validates; raises the error otherwise."""
         m, _ = _load(wasm, engine.config.wasm_custom_page_sizes)
         check_features(engine, m)
-        validate_syntax(m)
+        validate_syntax(m, engine.config.wasm_stack_switching)
 
     @property
     def imports(self) -> list[ImportType]:

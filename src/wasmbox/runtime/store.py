@@ -391,7 +391,13 @@ def store_state(store: Any) -> StoreState:
     raise TypeError(f"expected a wasmbox Store, got {type(store).__name__}")
 
 
-_tls = threading.local()
+class _Local(threading.local):
+    #: host -> Wasm re-entry depth of this thread (a class default: reading it
+    #: never misses, which runtime/cont.py does at every resume)
+    depth = 0
+
+
+_tls = _Local()
 _MEM_OOB = TrapCode.MEMORY_OUT_OF_BOUNDS
 
 

@@ -76,7 +76,8 @@ def _load(args: argparse.Namespace, fuel: bool = False,
 
     cps = "custom-page-sizes" in args.wasm
     engine = Engine(Config(wasm_custom_page_sizes=cps, consume_fuel=fuel,
-                           epoch_interruption=epochs))
+                           epoch_interruption=epochs,
+                           wasm_stack_switching="stack-switching" in args.wasm))
     syntax = load_module_file(args.file, custom_page_sizes=cps)
     return engine, syntax, Module.from_syntax(engine, syntax)
 

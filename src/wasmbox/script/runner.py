@@ -28,6 +28,7 @@ from ..errors import (
     LinkError,
     ParseError,
     Trap,
+    TrapCode,
     UnsupportedFeature,
     ValidationError,
     WasmboxError,
@@ -143,7 +144,8 @@ class ScriptRunner:
         # the manifest's tags (core/binary.wast and the custom-page-sizes
         # proposal disagree about limits flag bit 3).
         self.custom_page_sizes = "custom-page-sizes" in features
-        self.engine = Engine(Config(wasm_custom_page_sizes=self.custom_page_sizes))
+        self.engine = Engine(Config(wasm_custom_page_sizes=self.custom_page_sizes,
+                                    wasm_stack_switching="stack-switching" in features))
         self.store = Store(self.engine)
         self.linker = Linker(self.engine)
         self.linker.allow_shadowing = True
@@ -372,8 +374,20 @@ class ScriptRunner:
             raise Failure(f"expected an uncaught exception, got {e.kind} {e.message!r}") from None
         raise Failure("expected an uncaught exception, but it returned")
 
-    def cmd_assert_suspension(self, cmd: Any) -> None:
-        raise Skip("stack switching is not supported yet")
+    def cmd_assert_suspension(self, cmd: wast.AssertSuspension) -> None:
+        """The invoke must suspend to a tag no handler handles: the trap
+        "unhandled tag" (its message must start with the script's text)."""
+        try:
+            self.action(cmd.action)
+        except Trap as e:
+            if e.code is TrapCode.UNHANDLED_TAG and e.message.startswith(cmd.message):
+                return
+            raise Failure(f"expected a suspension {cmd.message!r}, got {e.kind} {e.message!r}") from None
+        except UnsupportedFeature as e:
+            raise Skip(str(e)) from None
+        except WasmboxError as e:
+            raise Failure(f"expected a suspension {cmd.message!r}, got {e.kind} {e.message!r}") from None
+        raise Failure("expected a suspension, but it returned")
 
     def cmd_assert_invalid_custom(self, cmd: Any) -> None:
         raise Skip("custom-section annotations are not checked yet")

@@ -55,6 +55,9 @@ class ModuleInfo:
     num_imported_tags: int = 0
     refs: frozenset[int] = frozenset()
     max_stack: list[int] = field(default_factory=list)
+    #: the stack-switching proposal is enabled (Config.wasm_stack_switching):
+    #: continuation types and instructions, and tags with results
+    stack_switching: bool = False
     space: TypeSpace = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -44,12 +44,13 @@ _EXNREF_1: tuple[ValType, ...] = (EXNREF,)
 def check_tag(info: ModuleInfo, tt: Any) -> int:
     """Check a tag type (defined or imported); return its function type index.
 
-    Raises ValidationError ("unknown type N", "non-empty tag result type").
+    Raises ValidationError ("unknown type N", "non-empty tag result type"
+    unless stack switching is enabled: its tags may have results).
     """
     if not isinstance(tt, TagType):
         raise ValidationError(f"malformed tag type {tt!r}")
     ft = info.func_type(tt.type_index)
-    if ft.results:
+    if ft.results and not info.stack_switching:  # suspend tags have results
         raise ValidationError(f"non-empty tag result type {types_text(ft.results)}")
     return tt.type_index
 

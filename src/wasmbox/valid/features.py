@@ -19,7 +19,7 @@ Nothing here raises except :func:`unsupported`'s callers raising its result.
 """
 from __future__ import annotations
 
-from ..errors import UnsupportedFeature
+from ..errors import UnsupportedFeature, ValidationError
 from ..syntax.opcodes import GC, OPS, SIMD
 from ..syntax.types import NumType, ValType
 
@@ -27,13 +27,6 @@ from ..syntax.types import NumType, ValType
 # prefix pages that are wholly one proposal (GC page 0xFB, SIMD page 0xFD).
 _FEATURE_BY_NAME: dict[str, str] = {
     "ref.eq": "gc",
-    "cont.new": "stack-switching",
-    "cont.bind": "stack-switching",
-    "suspend": "stack-switching",
-    "resume": "stack-switching",
-    "resume_throw": "stack-switching",
-    "resume_throw_ref": "stack-switching",
-    "switch": "stack-switching",
     "i64.add128": "wide-arithmetic",
     "i64.sub128": "wide-arithmetic",
     "i64.mul_wide_s": "wide-arithmetic",
@@ -66,6 +59,11 @@ def feature_of_valtype(t: ValType) -> str | None:
     if isinstance(t, NumType):
         return "simd" if t is NumType.V128 else None
     return None
+
+
+def stack_switching_disabled(what: str) -> ValidationError:
+    """The error for a stack-switching construct in an engine that has not enabled it."""
+    return ValidationError(f"{what}: stack switching is not enabled (Config.wasm_stack_switching)")
 
 
 def unsupported(feature: str, what: str) -> UnsupportedFeature:

@@ -204,6 +204,9 @@ class FuncValidator:
                     if rule is None:
                         feature = feature_of_op(op)
                         if feature is not None:
+                            pre = UNSUPPORTED_CHECKS.get(op)
+                            if pre is not None:  # invalid anyway: say so, not "unsupported"
+                                pre(self, imm)
                             raise unsupported(feature, op)
                         raise ValidationError(f"unknown operator {op}")
                     rule(self, imm)
@@ -228,6 +231,9 @@ class FuncValidator:
 
 Rule = Callable[[FuncValidator, tuple[Any, ...]], None]
 _RULES: dict[str, Rule] = {}
+#: checks of instructions of unsupported proposals for what makes them invalid
+#: whatever else holds (run before UnsupportedFeature is raised for them)
+UNSUPPORTED_CHECKS: dict[str, Rule] = {}
 
 
 def _rule(*names: str) -> Callable[[Rule], Rule]:
@@ -703,3 +709,5 @@ def validate_function(info: ModuleInfo, func_index: int, func: Func) -> int:
 
 # the exception-handling rules register into _RULES (valid/exceptions.py)
 from . import exceptions as _exceptions  # noqa: E402,F401
+# the stack-switching rules register into _RULES too (valid/stack_switching.py)
+from . import stack_switching as _stack_switching  # noqa: E402,F401

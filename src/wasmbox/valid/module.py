@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from ..errors import ValidationError
 from ..syntax.module import Expr, ExternKind, Module
-from ..syntax.types import I32, I64, AddrType, GlobalType, MemType, TableType, flatten_types
+from ..syntax.types import (
+    I32, I64, AddrType, ContType, GlobalType, MemType, TableType, flatten_types,
+)
 from .const import validate_const
 from .context import ModuleInfo
 from .exceptions import check_tag
-from .features import unsupported
+from .features import stack_switching_disabled, unsupported
 from .instructions import validate_function
 from .types import (
     canonical_keys,
@@ -47,11 +49,14 @@ def _declared_refs(m: Module) -> frozenset[int]:
     return frozenset(refs)
 
 
-def _build_info(m: Module) -> ModuleInfo:
+def _build_info(m: Module, stack_switching: bool) -> ModuleInfo:
     """The context C: every index space with its types checked (not yet the code)."""
     types = flatten_types(m.types)
     ntypes = len(types)
-    info = ModuleInfo(types=types, type_keys=canonical_keys(m.types))
+    info = ModuleInfo(types=types, type_keys=canonical_keys(m.types),
+                      stack_switching=stack_switching)
+    if not stack_switching and any(isinstance(st.comp, ContType) for st in types):
+        raise stack_switching_disabled("continuation type")
     first = 0
     for r in m.types:
         check_rectype(r, first, info.space)
@@ -182,7 +187,7 @@ def _check_exports(m: Module, info: ModuleInfo) -> None:
             raise ValidationError(f"malformed export kind of {x.name!r}")
 
 
-def validate_module(m: Module) -> ModuleInfo:
+def validate_module(m: Module, *, stack_switching: bool = False) -> ModuleInfo:
     """Validate ``m`` (Wasm 2.0 plus multiple memories, memory64/table64, custom
     page sizes, extended constants, the Wasm 3.0 type system and typed
     function references; see ``features.py``).
@@ -190,9 +195,11 @@ def validate_module(m: Module) -> ModuleInfo:
     Returns the :class:`ModuleInfo` later stages use. Raises ValidationError
     with a message that starts with the spec test suite's text, or
     UnsupportedFeature("<feature>: <construct>") for proposals not implemented.
+    ``stack_switching`` enables the stack-switching proposal (continuation
+    types and instructions, tags with results; ``Config.wasm_stack_switching``).
     """
     try:
-        info = _build_info(m)
+        info = _build_info(m, stack_switching)
         _check_segments(m, info)
         base = info.num_imported_funcs
         info.max_stack = [validate_function(info, base + i, f) for i, f in enumerate(m.funcs)]
