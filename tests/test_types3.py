@@ -39,7 +39,9 @@ def wasm(wat: str) -> bytes:
 
 
 def info_of(wat: str):
-    return validate_module(parse_module(wat))
+    # continuation types are part of the type system under test (their
+    # definitions need the stack-switching proposal enabled)
+    return validate_module(parse_module(wat), stack_switching=True)
 
 
 def wt_store() -> tuple[wasmtime.Engine, wasmtime.Store]:
@@ -168,7 +170,7 @@ def test_valid_type_definitions_match_wasmtime():
 
 def _env(wat: str) -> ModuleEnv:
     m = parse_module(wat)
-    validate_module(m)
+    validate_module(m, stack_switching=True)
     return ModuleEnv(m)
 
 
