@@ -144,25 +144,18 @@ class CallMixin:
         self.emit("if fx is None: raise Trap(C_NULL_FREF)")
         return "fx.call"
 
-    def emit_call_ref(self, typeidx: int) -> None:
-        """``call_ref $t``: a call through a typed function reference (its type is
-        guaranteed by validation, so only null needs a check)."""
+    def emit_call_ref(self, typeidx: int, tail: bool = False) -> None:
+        """``call_ref $t`` (``return_call_ref $t`` with ``tail``): a call through a
+        typed function reference (its type is guaranteed by validation, so only
+        null needs a check); a tail call requests the reference's tail entry."""
         ft = self.env.functype(typeidx)
         ops = self._call_args(len(ft.params), 1)
         args, ref = ops[:-1], ops[-1]
         self.calls = True
         self.sync()
         callee = self.ref_callee(ref)
+        if tail:
+            self.emit(f"return {self.tail_request(callee[:-len('call')] + 'tail', args)}")
+            self.live = False
+            return
         self._results(f"{callee}({''.join(a.as_int() + ', ' for a in args)}d)", len(ft.results))
-
-    def emit_return_call_ref(self, typeidx: int) -> None:
-        """``return_call_ref $t``: trap on null, else a tail call request of the
-        reference's tail entry (the type is checked statically)."""
-        ft = self.env.functype(typeidx)
-        ops = self._call_args(len(ft.params), 1)
-        args, ref = ops[:-1], ops[-1]
-        self.calls = True
-        self.sync()
-        callee = self.ref_callee(ref)
-        self.emit(f"return {self.tail_request(callee[:-len('call')] + 'tail', args)}")
-        self.live = False

@@ -234,7 +234,7 @@ class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, Call
         elif op == "return_call_indirect":
             self.emit_call_indirect(imm[0], imm[1], tail=True)
         elif op == "return_call_ref":
-            self.emit_return_call_ref(imm[0])
+            self.emit_call_ref(imm[0], tail=True)
         elif op == "drop":
             e = self.pop()
             if e.trap:
