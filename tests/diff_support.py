@@ -21,7 +21,8 @@ fuzzer (``tools/fuzz_support.py``, docs/fuzzing.md). The pieces:
   runs one call in wasmtime first, with fuel (a call that runs out is not
   run in wasmbox: it may not terminate; both instances are then replaced),
   then in wasmbox under a wall-clock limit, and compares results (or trap
-  kinds), then memories and globals; :meth:`Session.check_state` also
+  kinds, or an uncaught Wasm exception's tag and payload), then memories
+  and globals; :meth:`Session.check_state` also
   compares tables.
 * Argument values: Hypothesis strategies per value type (:data:`ARG_BITS`,
   edge values mixed with random bits), the same mixture from a seeded

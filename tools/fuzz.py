@@ -3,7 +3,9 @@
 
     python tools/fuzz.py --modules 1000 --seed 0 --jobs 2 --out /tmp/fuzz-cases
 
-Seeds S, S+1, ... each make one random valid module (``wasm-opt -ttf``);
+Seeds S, S+1, ... each make one random valid module (``wasm-opt -ttf``,
+with tail calls, typed function references and exceptions added per seed
+by tools/fuzz_inject.py unless ``--features none``);
 every export is called in wasmbox and in wasmtime and everything is
 compared (tools/fuzz_support.py, tests/diff_support.py). Divergences and
 crashes are minimised (fuzz_support.Reducer) and saved as regression cases

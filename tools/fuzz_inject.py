@@ -123,6 +123,9 @@ class _Rewriter:
         return self.m.funcs[f - self.n_imp].type_index
 
     def const(self, t: Any) -> sm.Instr:
+        """A constant of value type t (a reference: its null)."""
+        if t not in _NAMES:
+            return sm.Instr("ref.null", (_heap(t),))
         name = _NAMES[t]
         bits = D.draw_bits(self.rng, name)
         if name in ("i32", "i64"):
@@ -308,13 +311,12 @@ class _Rewriter:
                 return out + [sm.Instr("throw_ref")]
             out.append(sm.Instr("drop"))
         for t in reversed(vals):
-            name = _NAMES[t]
+            name = _NAMES.get(t)
             out.append(sm.Instr("call", (self.log[name],)) if name in self.log
                        else sm.Instr("drop"))
         if "i32" in self.log:
             out += [sm.Instr("i32.const", (MARKER + k,)), sm.Instr("call", (self.log["i32"],))]
-        out += [self.const(t) if t in _NAMES else sm.Instr("ref.null", (_heap(t),))
-                for t in results]
+        out += [self.const(t) for t in results]
         if not last:
             out.append(sm.Instr("return"))
         return out
