@@ -1052,6 +1052,8 @@ def _val_name(t: Any) -> str:
 
 #: wasmtime_val_t kinds of the numeric types (the C API's WASMTIME_I32 ...).
 _WT_NUM_KINDS = {0: ("i32", 4), 1: ("i64", 8), 2: ("f32", 4), 3: ("f64", 8)}
+#: ... and of the reference types an exception's payload can hold here.
+_WT_REF_KINDS = {_WFFI.WASMTIME_FUNCREF.value: "funcref", _WFFI.WASMTIME_EXTERNREF.value: "externref"}
 
 
 def _wt_raw_field(store: W.Store, v: Any) -> tuple[str, Any]:
@@ -1060,9 +1062,9 @@ def _wt_raw_field(store: W.Store, v: Any) -> tuple[str, Any]:
     if v.kind in _WT_NUM_KINDS:
         t, n = _WT_NUM_KINDS[v.kind]
         return t, int.from_bytes(bytes(v.of)[:n], "little")
-    val = W.Val._from_raw(store, v)
-    t = "externref" if val.type == W.ValType.externref() else _type_name(val.type)
-    return t, _ref_value(t, val.value is None, val.value)
+    t = _WT_REF_KINDS.get(v.kind, f"(wasmtime value kind {v.kind})")
+    value = W.Val._from_raw(store, v).value if t in REF_TYPES else None
+    return t, _ref_value(t, value is None, value)
 
 
 # ------------------------------------------------------------------ sessions

@@ -369,6 +369,9 @@ _THROWS = """
   (func (export "t") (result i32)
     (i32.const 7) (f32.reinterpret_i32 (i32.const 0x7fa00001)) (i64.const -9) (throw $t))
   (func (export "u") (result i32) (throw $u))
+  (tag $r (param externref funcref))
+  (func (export "refs") (param externref) (result i32)
+    (local.get 0) (ref.null func) (throw $r))
   (func (export "rethrown") (result i32)
     (block $h (result exnref)
       (try_table (catch_all_ref $h)
@@ -389,11 +392,13 @@ def test_uncaught_exceptions_compare_tag_and_payload(monkeypatch):
     with D.Session(pair, pair.callable, stats) as s:
         for name in ("t", "u", "rethrown"):
             s.call(funcs[name], [])
+        s.call(funcs["refs"], [2])
+        s.call(funcs["refs"], [None])
         try:
             s.wb_exports["t"].call_raw(s.wb_store, [])
         except D.WasmException as e:
             out = s._wb_exception(e)
-    assert stats.counts["calls compared: exception"] == 3
+    assert stats.counts["calls compared: exception"] == 5
     assert out.kind == "exception" and out.detail == pair.tags[0]
     assert out.values == (("i32", 7), ("f32", 0x7FA00001), ("i64", D.M64 - 8))
     real = D.Session._wb_exception
