@@ -21,7 +21,8 @@ fuzzer (``tools/fuzz_support.py``, docs/fuzzing.md). The pieces:
   runs one call in wasmtime first, with fuel (a call that runs out is not
   run in wasmbox: it may not terminate; both instances are then replaced),
   then in wasmbox under a wall-clock limit, and compares results (or trap
-  kinds), then memories and globals; :meth:`Session.check_state` also
+  kinds, or an uncaught Wasm exception's tag and payload), then memories
+  and globals; :meth:`Session.check_state` also
   compares tables.
 * Argument values: Hypothesis strategies per value type (:data:`ARG_BITS`,
   edge values mixed with random bits), the same mixture from a seeded
@@ -69,9 +70,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import wasmtime as W
+from wasmtime import _ffi as _WFFI  # the exception API that wasmtime-py does not wrap
 from hypothesis import strategies as st
 
 from wasmbox import Config, Engine, Linker, Module, Store, Trap, TrapCode, WasmboxError
+from wasmbox.errors import WasmException
 from wasmbox.binary import encode_module
 from wasmbox.binary.decode import decode_module
 from wasmbox.exec import numerics as N
@@ -567,17 +570,21 @@ FUEL_STATUS = ("fuel: both engines, outcome and remaining fuel compared" if WASM
 #: Outcome kinds after which the fuel left must agree (when WASMBOX_FUEL).
 FUEL_COMPARED_KINDS = ("ok",)
 
-#: wasmtime proposals, set to exactly what wasmbox runs: Wasm 2.0 without
-#: SIMD (reference types, bulk memory, multi-value, sign extension,
-#: non-trapping conversions and mutable globals are part of 2.0 and on by
-#: default), memory64 and multiple memories. Everything else is off, so
-#: that a module using it is refused by both engines.
+#: wasmtime proposals, set to what wasmbox runs and wasmtime 50 can compare:
+#: Wasm 2.0 without SIMD (reference types, bulk memory, multi-value, sign
+#: extension, non-trapping conversions and mutable globals are part of 2.0
+#: and on by default), memory64, multiple memories, and of Wasm 3.0 tail
+#: calls, exception handling (try_table/exnref: wasmtime has no legacy
+#: try/catch) and typed function references. Everything else (GC
+#: instructions, SIMD, threads, stack switching) is off, so that a module
+#: using it is refused by wasmtime (a validity disagreement when wasmbox
+#: accepts it).
 WASMTIME_FEATURES: dict[str, bool] = {
     "wasm_reference_types": True, "wasm_bulk_memory": True, "wasm_multi_value": True,
     "wasm_memory64": True, "wasm_multi_memory": True,
     "wasm_relaxed_simd": False, "wasm_simd": False, "wasm_threads": False,
-    "wasm_tail_call": False, "wasm_gc": False, "wasm_function_references": False,
-    "wasm_exceptions": False, "wasm_stack_switching": False, "wasm_wide_arithmetic": False,
+    "wasm_tail_call": True, "wasm_gc": False, "wasm_function_references": True,
+    "wasm_exceptions": True, "wasm_stack_switching": False, "wasm_wide_arithmetic": False,
     "wasm_custom_page_sizes": False,
 }
 
@@ -823,7 +830,7 @@ def export_all_state(data: bytes) -> bytes:
     exported = {(e.kind, e.index) for e in m.exports}
     names = {e.name for e in m.exports}
     spaces = ((sm.ExternKind.MEM, len(m.mems)), (sm.ExternKind.TABLE, len(m.tables)),
-              (sm.ExternKind.GLOBAL, len(m.globals)))
+              (sm.ExternKind.GLOBAL, len(m.globals)), (sm.ExternKind.TAG, len(m.tags)))
     added = False
     for kind, n_defined in spaces:
         for i in range(len(m.imports_of(kind)) + n_defined):
@@ -869,6 +876,7 @@ class Pair:
         self.globals: list[ExportedGlobal] = []
         self.memories: list[str] = []
         self.tables: list[tuple[str, str]] = []  # (name, element type)
+        self.tags: list[str] = []  # exported tags: what names an uncaught exception's tag
         wb_exports = self.wb_module.exports
         wt_exports = self.wt_module.exports
         if [e.name for e in wb_exports] != [e.name for e in wt_exports]:
@@ -896,6 +904,8 @@ class Pair:
                 self.memories.append(e.name)
             elif isinstance(wty, W.TableType):
                 self.tables.append((e.name, _type_name(wty.element)))
+            elif isinstance(wty, W.TagType):
+                self.tags.append(e.name)
         self.callable = [f for f in self.funcs if f.callable]
         self._probes: dict[tuple[str, ...], W.Module] = {}
 
@@ -914,8 +924,10 @@ class Pair:
 @dataclass(frozen=True)
 class Outcome:
     """What a call did: ``kind`` "ok" (``values``: typed bits), "trap"
-    (``detail``: the trap's spec message), "exhausted", "fuel" (wasmtime
-    only: out of fuel)."""
+    (``detail``: the trap's spec message), "exception" (a Wasm exception
+    escaped: ``detail`` names the exported tag it was thrown with,
+    ``values`` its payload as typed bits), "exhausted", "fuel" (out of
+    fuel)."""
 
     kind: str
     values: tuple[tuple[str, Any], ...] = ()
@@ -926,6 +938,9 @@ class Outcome:
             return "returns " + (" ".join(describe(t, v) for t, v in self.values) or "nothing")
         if self.kind == "trap":
             return f"traps: {self.detail}"
+        if self.kind == "exception":
+            return f"uncaught exception, tag {self.detail or '?'}, payload " + \
+                (" ".join(describe(t, v) for t, v in self.values) or "none")
         return self.kind
 
 
@@ -951,6 +966,8 @@ def wasmtime_outcome(exc: BaseException) -> Outcome:
     if not isinstance(exc, W.Trap):
         raise exc
     code = exc.trap_code
+    if code is None and "thrown Wasm exception" in str(exc):
+        return Outcome("exception")  # tag and payload: Session._wt_exception
     if code is W.TrapCode.OUT_OF_FUEL:
         return Outcome("fuel")
     if code is W.TrapCode.STACK_OVERFLOW:
@@ -961,6 +978,8 @@ def wasmtime_outcome(exc: BaseException) -> Outcome:
 
 
 def wasmbox_outcome(exc: Trap) -> Outcome:
+    if isinstance(exc, WasmException):
+        return Outcome("exception")  # tag and payload: Session._wb_exception
     if exc.code is TrapCode.STACK_OVERFLOW:
         return Outcome("exhausted")
     if WB_OUT_OF_FUEL is not None and exc.code is WB_OUT_OF_FUEL:
@@ -1023,6 +1042,29 @@ def _wt_value_bits(t: str, v: Any) -> Any:
     if t in ("i64", "f64"):
         return v & M64
     return _ref_value(t, _wt_is_null(v), v)
+
+
+def _val_name(t: Any) -> str:
+    """The name of a wasmbox syntax value type ("i32" ... "funcref", "externref", ...)."""
+    r = repr(t)
+    return {"(ref null func)": "funcref", "(ref null extern)": "externref"}.get(r, r)
+
+
+#: wasmtime_val_t kinds of the numeric types (the C API's WASMTIME_I32 ...).
+_WT_NUM_KINDS = {0: ("i32", 4), 1: ("i64", 8), 2: ("f32", 4), 3: ("f64", 8)}
+#: ... and of the reference types an exception's payload can hold here.
+_WT_REF_KINDS = {_WFFI.WASMTIME_FUNCREF.value: "funcref", _WFFI.WASMTIME_EXTERNREF.value: "externref"}
+
+
+def _wt_raw_field(store: W.Store, v: Any) -> tuple[str, Any]:
+    """A wasmtime_val_t (an exception's field) as (type, bits), numbers
+    read as raw bytes (a float through Python would quiet a signalling NaN)."""
+    if v.kind in _WT_NUM_KINDS:
+        t, n = _WT_NUM_KINDS[v.kind]
+        return t, int.from_bytes(bytes(v.of)[:n], "little")
+    t = _WT_REF_KINDS.get(v.kind, f"(wasmtime value kind {v.kind})")
+    value = W.Val._from_raw(store, v).value if t in REF_TYPES else None
+    return t, _ref_value(t, value is None, value)
 
 
 # ------------------------------------------------------------------ sessions
@@ -1215,6 +1257,8 @@ class Session:
             wt = Outcome("ok", tuple((t, _wt_value_bits(t, v)) for t, v in zip(f.results, rl)))
         except Exception as e:  # noqa: BLE001 - classified
             wt = wasmtime_outcome(e)
+            if wt.kind == "exception":
+                wt = self._wt_exception()
         wt_left = self.wt_store.get_fuel()
         fuel_used = FUEL - wt_left  # by f (and its callees)
         if wt.kind == "fuel" and not WASMBOX_FUEL:
@@ -1277,6 +1321,8 @@ class Session:
                 out = wb_func.call_raw(self.wb_store,
                                        [self._wb_arg(t, b) for t, b in zip(f.params, args)])
             return Outcome("ok", tuple((t, _wb_value_bits(t, v)) for t, v in zip(f.results, out)))
+        except WasmException as e:
+            return self._wb_exception(e)
         except Trap as e:
             return wasmbox_outcome(e)
         except WasmboxError as e:
@@ -1285,11 +1331,44 @@ class Session:
         except Exception as e:  # noqa: BLE001 - a crash: reported
             raise self._crash(text, e, wt.show(), "call") from None
 
+    # -- uncaught exceptions ----------------------------------------------------------
+    def _wb_exception(self, exc: WasmException) -> Outcome:
+        """The Outcome of a Wasm exception that escaped a wasmbox call: the
+        exported tag it was thrown with (by identity) and its payload bits."""
+        name = next((n for n in self.pair.tags if self.wb_exports[n] is exc.tag), "")
+        types = [_val_name(t) for t in exc.tag._ft.params]
+        return Outcome("exception", tuple((t, _wb_value_bits(t, v))
+                                          for t, v in zip(types, exc.payload)), name)
+
+    def _wt_exception(self) -> Outcome:
+        """The same for wasmtime: the exception the store holds after the
+        trap "thrown Wasm exception" (taken, so that it is gone)."""
+        ctx = self.wt_store._context()
+        exn = _WFFI.wasmtime_exnref_t()
+        if not _WFFI.wasmtime_context_take_exception(ctx, ctypes.byref(exn)):
+            return Outcome("exception", detail="(wasmtime holds no exception)")
+        try:
+            raw_tag = _WFFI.wasmtime_tag_t()
+            _WFFI.wasmtime_exnref_tag(ctx, ctypes.byref(exn), ctypes.byref(raw_tag))
+            tag = W.Tag._from_raw(raw_tag)
+            name = next((n for n in self.pair.tags
+                         if tag.eq(self.wt_store, self.wt_linker.get(self.wt_store, "t", n))), "")
+            values = []
+            for k in range(_WFFI.wasmtime_exnref_field_count(ctx, ctypes.byref(exn))):
+                v = _WFFI.wasmtime_val_t()
+                _WFFI.wasmtime_exnref_field(ctx, ctypes.byref(exn), k, ctypes.byref(v))
+                values.append(_wt_raw_field(self.wt_store, v))
+            return Outcome("exception", tuple(values), name)
+        finally:
+            _WFFI.wasmtime_exnref_unroot(ctypes.byref(exn))
+
     def _compare(self, text: Any, f: ExportedFunc, args: list[Any], wb: Outcome,
                  wt: Outcome) -> None:
         if wb.kind != wt.kind or wb.detail != wt.detail:
             raise self._fail(text, wb.show(), wt.show(), "trap",
                              detail=f"{wb.detail or wb.kind} / {wt.detail or wt.kind}")
+        if wb.kind == "exception" and wb.values != wt.values:
+            raise self._fail(text, wb.show(), wt.show(), "exception", detail="payload")
         if wb.kind != "ok":
             return
         noncanon_arg = any(_nan_info(t, b)[0] and not _nan_info(t, b)[2]

@@ -2,7 +2,9 @@
 
 The short run: 50 modules from fixed seeds (``SEEDS``; the random input
 bytes come from a seeded PRNG, so the same modules every run), each made
-by ``wasm-opt -ttf`` over exactly the features wasmbox runs, every export
+by ``wasm-opt -ttf`` over exactly the features wasmbox runs -- half of
+them (``FEATURE_SEEDS``) with the Wasm 3.0 features too (tail calls,
+typed function references, exceptions: ``tools/fuzz_inject.py``) --, every export
 called with generated arguments in wasmbox and in wasmtime, results,
 traps, host-call logs, memories and globals compared
 (``tools/fuzz_support.py`` feeding ``tests/diff_support.py``). Any
@@ -34,6 +36,8 @@ from wasmbox.binary.decode import decode_module  # noqa: E402
 
 #: The short run's seeds (the long run starts elsewhere: tools/fuzz.py --seed).
 SEEDS = range(50)
+#: The seeds that also get the Wasm 3.0 features (fuzz_inject.ALL_FEATURES).
+FEATURE_SEEDS = range(25, 50)
 #: The short run must stay well inside the test suite's budget.
 MAX_SECONDS = 90.0
 #: Lower bounds on what the short run really compares (about 6,000 calls
@@ -43,6 +47,10 @@ MIN_CALLS = 4000
 #: Findings minimised for the failure message (the rest are listed).
 MINIMISED_IN_REPORT = 2
 MINIMISE_SECONDS = 20.0
+
+
+def _features(seed: int) -> frozenset[str]:
+    return frozenset(F.FI.ALL_FEATURES) if seed in FEATURE_SEEDS else frozenset()
 
 
 def _require_binaryen() -> str:
@@ -55,7 +63,7 @@ def _require_binaryen() -> str:
 @functools.cache
 def _short_run() -> tuple[list[F.Generated], list[F.ModuleResult], float]:
     t0 = time.monotonic()
-    gens = [F.generate(s) for s in SEEDS]
+    gens = [F.generate(s, features=_features(s)) for s in SEEDS]
     results = [F.run_module(g) for g in gens]
     return gens, results, time.monotonic() - t0
 
@@ -108,6 +116,9 @@ def test_short_run_is_deterministic():
     for g in gens[:3]:
         again = F.generate(g.seed)
         assert (again.data, again.flags, again.notes) == (g.data, g.flags, g.notes)
+    for g in gens[FEATURE_SEEDS.start:FEATURE_SEEDS.start + 3]:
+        again = F.generate(g.seed, features=_features(g.seed))
+        assert (again.data, again.flags, again.features) == (g.data, g.flags, g.features)
 
 
 def _ops(data: bytes) -> set[str]:
@@ -118,9 +129,10 @@ def _ops(data: bytes) -> set[str]:
 def test_short_run_covers_the_features():
     """The wasm-opt flags really give what wasmbox runs, and nothing else."""
     _require_binaryen()
-    gens, _, _ = _short_run()
+    gens, results, _ = _short_run()
+    plain = [g for g in gens if g.data is not None and g.seed not in FEATURE_SEEDS]
     mods = [decode_module(g.data) for g in gens if g.data is not None]
-    ops = set().union(*(_ops(g.data) for g in gens if g.data is not None))
+    ops = set().union(*(_ops(g.data) for g in plain))
     assert len(mods) >= 45
     assert any(m.mems and m.mems[0].type.limits.addr.name == "I64" for m in mods), "memory64"
     assert any(F.REF_TYPES_FLAG in g.flags for g in gens), "reference types"
@@ -129,9 +141,25 @@ def test_short_run_covers_the_features():
     assert {"memory.fill", "memory.copy", "memory.init", "data.drop"} <= ops, "bulk memory"
     assert any(len(t.comp.results) > 1 for m in mods for rec in m.types for t in rec.subtypes)
     assert not any(op.startswith(("v128", "i8x16", "i16x8", "i32x4", "f32x4", "i64x2", "f64x2"))
-                   or "atomic" in op or op in ("return_call", "throw", "try") for op in ops)
+                   or "atomic" in op or op in ("return_call", "throw", "try", "try_table",
+                                               "call_ref") for op in ops)
     imports = {(i.module, i.name) for m in mods for i in m.imports}
     assert imports <= F.fuzzing_support().provided, imports
+    # the feature seeds: every Wasm 3.0 instruction the rewrite adds is in
+    # some module that ran, and exceptions escaped some calls (compared)
+    new_ops = set().union(*(_ops(g.data) for g in gens
+                            if g.data is not None and g.seed in FEATURE_SEEDS))
+    assert {"return_call", "return_call_ref", "call_ref", "ref.as_non_null", "br_on_null",
+            "br_on_non_null", "throw", "throw_ref", "try_table"} <= new_ops, new_ops
+    assert not {"try", "delegate", "rethrow"} & new_ops, "legacy exceptions: wasmtime has none"
+    kinds = {c.kind for g in gens if g.data is not None and g.seed in FEATURE_SEEDS
+             for f in decode_module(g.data).funcs for ins in f.body if ins.op == "try_table"
+             for c in ins.imm[1]}
+    assert kinds == {"catch", "catch_ref", "catch_all", "catch_all_ref"}, kinds
+    outcomes = Counter()
+    for r in results:
+        outcomes.update(r.stats.counts)
+    assert outcomes["calls compared: exception"] > 0
 
 
 def test_missing_binaryen_fails_clearly(monkeypatch):
@@ -332,3 +360,107 @@ def test_fuel_is_compared(monkeypatch):
         assert e.value.aspect == "fuel"
         assert f"{D.FUEL - 1} fuel left" in e.value.wasmbox  # entry + i32.const = 2
         assert f"{D.FUEL - 2} fuel left" in e.value.wasmtime
+
+
+_THROWS = """
+(module
+  (tag $t (param i32 f32 i64))
+  (tag $u)
+  (func (export "t") (result i32)
+    (i32.const 7) (f32.reinterpret_i32 (i32.const 0x7fa00001)) (i64.const -9) (throw $t))
+  (func (export "u") (result i32) (throw $u))
+  (tag $r (param externref funcref))
+  (func (export "refs") (param externref) (result i32)
+    (local.get 0) (ref.null func) (throw $r))
+  (func (export "rethrown") (result i32)
+    (block $h (result exnref)
+      (try_table (catch_all_ref $h)
+        (i32.const 1) (f32.const 2) (i64.const 3) (throw $t))
+      (unreachable))
+    (throw_ref))
+)
+"""
+
+
+def test_uncaught_exceptions_compare_tag_and_payload(monkeypatch):
+    """An exception escaping an export is an outcome of its own in both
+    engines: the exported tag it was thrown with and the payload bits
+    (a signalling NaN kept); a wrong payload is an "exception" divergence."""
+    pair = _pair(_THROWS)
+    funcs = {f.name: f for f in pair.callable}
+    stats = D.Stats()
+    with D.Session(pair, pair.callable, stats) as s:
+        for name in ("t", "u", "rethrown"):
+            s.call(funcs[name], [])
+        s.call(funcs["refs"], [2])
+        s.call(funcs["refs"], [None])
+        try:
+            s.wb_exports["t"].call_raw(s.wb_store, [])
+        except D.WasmException as e:
+            out = s._wb_exception(e)
+    assert stats.counts["calls compared: exception"] == 5
+    assert out.kind == "exception" and out.detail == pair.tags[0]
+    assert out.values == (("i32", 7), ("f32", 0x7FA00001), ("i64", D.M64 - 8))
+    real = D.Session._wb_exception
+
+    def wrong(self, exc):
+        o = real(self, exc)
+        return D.Outcome(o.kind, o.values[:-1] + (("i64", 0),), o.detail) if o.values else o
+
+    monkeypatch.setattr(D.Session, "_wb_exception", wrong)
+    with D.Session(pair, pair.callable, D.Stats()) as s:
+        with pytest.raises(D.Disagreement) as e:
+            s.call(funcs["t"], [])
+    assert e.value.aspect == "exception" and "uncaught exception" in e.value.wasmtime
+
+
+def test_inject_keeps_modules_valid_and_adds_every_feature():
+    """fuzz_inject's rewrite of binaryen's modules validates in both engines
+    and adds what it says it adds."""
+    import random
+
+    _require_binaryen()
+    gens, _, _ = _short_run()
+    added: Counter = Counter()
+    for g in gens[:8]:
+        if g.data is None:
+            continue
+        data, counts = F.FI.inject(g.data, set(F.FI.ALL_FEATURES), random.Random(g.seed))
+        D.Module(D.WB_ENGINE, data)
+        D.W.Module(D.WT_ENGINE, data)
+        ops = _ops(data)
+        assert {op for op, n in counts.items() if n and op not in
+                F.sm.CATCH_KINDS} <= ops, (counts, ops)
+        added.update(counts)
+    assert {"call_ref", "throw", "try_table", "return_call"} <= set(added), added
+
+
+def test_features_option():
+    _require_binaryen()
+    assert F.seed_features(3, frozenset()) == ()
+    picked = {F.seed_features(s, frozenset(F.FI.ALL_FEATURES)) for s in range(40)}
+    assert tuple(F.FI.ALL_FEATURES) in picked and len(picked) > 3
+    g = F.generate(7, features={F.FI.TAIL_CALL})
+    assert "--enable-tail-call" in g.flags or g.features == ()
+    p = subprocess.run([sys.executable, str(ROOT / "tools" / "fuzz.py"), "--features", "nope"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "unknown features: nope" in p.stderr
+
+
+def test_inject_handles_tags_with_reference_payloads():
+    """binaryen's own tags can carry references (with reference types): the
+    throw sites push nulls for them and the handlers drop them."""
+    import random
+
+    wat = """(module
+      (import "fuzzing-support" "log-i32" (func (param i32)))
+      (tag (param externref i32)) (tag (param funcref))
+      (func (export "f") (result i32) (call 0 (i32.const 1)) (unreachable))
+      (func (export "g") (param i32) (result i32) (local.get 0)))"""
+    n = 0
+    for seed in range(30):
+        data, counts = F.FI.inject(D.W.wat2wasm(wat), {F.FI.EXCEPTIONS}, random.Random(seed))
+        D.Module(D.WB_ENGINE, data)
+        D.W.Module(D.WT_ENGINE, data)
+        n += counts["throw"]
+    assert n > 0

@@ -3,7 +3,9 @@
 
     python tools/fuzz.py --modules 1000 --seed 0 --jobs 2 --out /tmp/fuzz-cases
 
-Seeds S, S+1, ... each make one random valid module (``wasm-opt -ttf``);
+Seeds S, S+1, ... each make one random valid module (``wasm-opt -ttf``,
+with tail calls, typed function references and exceptions added per seed
+by tools/fuzz_inject.py unless ``--features none``);
 every export is called in wasmbox and in wasmtime and everything is
 compared (tools/fuzz_support.py, tests/diff_support.py). Divergences and
 crashes are minimised (fuzz_support.Reducer) and saved as regression cases
@@ -29,20 +31,33 @@ import fuzz_support as F  # noqa: E402
 D = F.D
 
 
-def _one(job: tuple[int, bool]) -> F.ModuleResult:
-    """Generate and run one module: (seed, hide NaN constants) (in a worker process)."""
-    seed, hide = job
-    return F.run_module(F.generate(seed, hide))
+def _one(job: tuple[int, bool, frozenset[str]]) -> F.ModuleResult:
+    """Generate and run one module: (seed, hide NaN constants, features) (in a
+    worker process)."""
+    seed, hide, features = job
+    return F.run_module(F.generate(seed, hide, features))
 
 
-def _results(seeds: range, jobs: int, hide: bool) -> Iterator[F.ModuleResult]:
-    work = [(s, hide) for s in seeds]
+def _results(seeds: range, jobs: int, hide: bool,
+             features: frozenset[str]) -> Iterator[F.ModuleResult]:
+    work = [(s, hide, features) for s in seeds]
     if jobs <= 1:
         for w in work:
             yield _one(w)
         return
     with multiprocessing.get_context("spawn").Pool(jobs, maxtasksperchild=50) as pool:
         yield from pool.imap_unordered(_one, work)
+
+
+def _features_line(features: frozenset[str], with_features: Counter, outcomes: Counter) -> str:
+    """What the Wasm 3.0 features gave: modules that hold each added
+    instruction, and the outcomes of calls."""
+    if not features:
+        return "features: none (Wasm 2.0 + memory64 only)"
+    mods = ", ".join(f"{op} {n}" for op, n in with_features.most_common())
+    outs = ", ".join(f"{k} {n}" for k, n in sorted(outcomes.items()))
+    return f"features: {','.join(sorted(features))}; modules holding: {mods or 'none'}; " \
+        f"call outcomes: {outs}"
 
 
 def _summary(n: int, calls: int, findings: list[F.Finding], skipped: Counter,
@@ -66,12 +81,18 @@ def run(args: argparse.Namespace) -> int:
     seeds = range(args.seed, args.seed + args.modules)
     done = calls = 0
     skipped: Counter = Counter()
+    with_features: Counter = Counter()
+    outcomes: Counter = Counter()
     findings: list[F.Finding] = []
     last = t0
-    for res in _results(seeds, args.jobs, args.hide_nan_constants):
+    for res in _results(seeds, args.jobs, args.hide_nan_constants, args.features):
         done += 1
         calls += res.calls
         skipped.update(res.skipped)
+        if res.exports:
+            with_features.update({op for op, k in res.added.items() if k})
+        outcomes.update({k.split(": ", 1)[1]: v for k, v in res.stats.counts.items()
+                         if k.startswith("calls compared: ")})
         for fd in res.findings:
             findings.append(fd)
             print(f"seed {fd.seed}: {fd.kind} ({fd.signature}): wasmbox {fd.wasmbox[:100]} | "
@@ -99,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
     keys = Counter(fd.bug_key for fd in findings)
     for key, n in keys.most_common():
         print(f"  {n:5d} x {key}")
+    print(_features_line(args.features, with_features, outcomes))
     print(_summary(done, calls, findings, skipped, run_seconds))
     return 1 if findings else 0
 
@@ -133,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hide-nan-constants", action="store_true",
                    help="write NaN constants in code as reinterpreted integers (same values), "
                         "to look past wasmbox's NaN-constant bug while it is unfixed")
+    p.add_argument("--features", default="all",
+                   help="Wasm 3.0 features to add per seed (fuzz_inject): a comma-separated "
+                        f"subset of {','.join(F.FI.ALL_FEATURES)}, 'all' (default) or 'none'")
     p.add_argument("--findings-log", help="write every finding as a JSON line to this file")
     p.add_argument("--progress", type=float, default=10.0,
                    help="seconds between progress lines (default 10)")
@@ -141,6 +166,15 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.modules < 1 or args.jobs < 1:
         p.error("--modules and --jobs must be at least 1")
+    if args.features == "all":
+        args.features = frozenset(F.FI.ALL_FEATURES)
+    elif args.features == "none":
+        args.features = frozenset()
+    else:
+        args.features = frozenset(x.strip() for x in args.features.split(",") if x.strip())
+        unknown = args.features - set(F.FI.ALL_FEATURES)
+        if unknown:
+            p.error(f"unknown features: {', '.join(sorted(unknown))}")
     return run(args)
 
 

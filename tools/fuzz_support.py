@@ -9,8 +9,10 @@ comparison itself is ``tests/diff_support.py``'s (:class:`Pair`,
 * :func:`generate` -- seed -> input bytes from a seeded PRNG -> ``wasm-opt
   -ttf`` with exactly the features wasmbox runs (:data:`FEATURE_FLAGS`),
   varied per seed (reference types, a 64-bit memory, a spec-suite module
-  to start from, an optimisation level). Raises :class:`BinaryenMissing`
-  when wasm-opt is not installed.
+  to start from, an optimisation level); with ``features``, Wasm 3.0
+  features (tail calls, typed function references, exceptions) per seed,
+  through binaryen's flags and ``fuzz_inject.inject``. Raises
+  :class:`BinaryenMissing` when wasm-opt is not installed.
 * :func:`fuzzing_support` -- binaryen's ``fuzzing-support`` log imports for
   both engines (a :class:`diff_support.HostImports`).
 * :func:`run_module` -- load in both engines (validity must agree), make
@@ -55,6 +57,7 @@ if str(TESTS) not in sys.path:
 import wasmtime as W  # noqa: E402
 
 import diff_support as D  # noqa: E402
+import fuzz_inject as FI  # noqa: E402
 from wasmbox import FuncType, Linker, Module, Store, ValType, WasmboxError  # noqa: E402
 from wasmbox.binary import encode_module  # noqa: E402
 from wasmbox.binary.decode import decode_module  # noqa: E402
@@ -286,6 +289,10 @@ class Generated:
     data: bytes | None  # None: wasm-opt failed (see notes)
     flags: list[str]
     notes: list[str] = field(default_factory=list)
+    #: the Wasm 3.0 features this seed got (fuzz_inject), and the
+    #: instructions the rewrite added, by name
+    features: tuple[str, ...] = ()
+    added: Counter = field(default_factory=Counter)
 
 
 def _run_wasm_opt(input_bytes: bytes, flags: list[str], initial: bytes | None) -> bytes:
@@ -397,9 +404,35 @@ def _initial_content(rng: random.Random, memory64: bool) -> tuple[bytes | None, 
     return mods[k], f"--initial-fuzz <module {k} of {SUITE} {path.name}>"
 
 
-def generate(seed: int, hide_nans: bool = False) -> Generated:
+#: Chance that a seed gets each of the features asked for (so that the
+#: features also run alone and in every combination).
+P_FEATURE = 0.75
+
+
+def seed_features(seed: int, features: frozenset[str] | set[str]) -> tuple[str, ...]:
+    """The features (of those asked for) that a seed gets, and their order
+    (fuzz_inject.ALL_FEATURES)."""
+    rng = random.Random(f"wasmbox-fuzz-features-{seed}")
+    return tuple(f for f in FI.ALL_FEATURES if rng.random() < P_FEATURE and f in features)
+
+
+def _feature_flags(flags: list[str], features: tuple[str, ...]) -> list[str]:
+    """flags with binaryen's flags of features enabled instead of disabled."""
+    out = list(flags)
+    for f in features:
+        for flag in FI.WASM_OPT_FLAGS[f]:
+            off = flag.replace("--enable-", "--disable-")
+            out = [flag if x == off else x for x in out]
+    return out
+
+
+def generate(seed: int, hide_nans: bool = False,
+             features: frozenset[str] | set[str] = frozenset()) -> Generated:
     """The module of a seed: input bytes and choices from random.Random(seed)
-    (with hide_nans, then hide_nan_constants).
+    (with hide_nans, then hide_nan_constants). With features (a subset of
+    fuzz_inject.ALL_FEATURES), the seed gets some of them
+    (seed_features): binaryen's flags for them, and fuzz_inject.inject
+    with its own seeded PRNG; without, the module is what it always was.
 
     Deterministic: the same seed gives the same module (with the same
     binaryen and spec suite). A reference-types module that both engines
@@ -412,10 +445,13 @@ def generate(seed: int, hide_nans: bool = False) -> Generated:
     ref_types = rng.random() < P_REF_TYPES
     memory64 = rng.random() < P_MEMORY64
     opt = rng.choice(OPT_LEVELS) if rng.random() < P_OPTIMISE else None
-    flags = list(FEATURE_FLAGS) + ([opt] if opt else [])
+    chosen = seed_features(seed, features)
+    flags = _feature_flags(FEATURE_FLAGS, chosen) + ([opt] if opt else [])
     initial, initial_note = _initial_content(rng, memory64)
     gen = Generated(seed, None, flags + ([initial_note] if initial_note else [])
-                    + (["(NaN constants hidden)"] if hide_nans else []))
+                    + (["(NaN constants hidden)"] if hide_nans else [])
+                    + ([f"(fuzz_inject: {','.join(chosen)})"] if chosen else []),
+                    features=chosen)
     # (reference types?, initial content): a retry drops what binaryen cannot do
     attempts = [(r, initial) for r in ([True, False] if ref_types else [False])]
     while attempts:
@@ -444,6 +480,13 @@ def generate(seed: int, hide_nans: bool = False) -> Generated:
                 data = hide_nan_constants(data)
         except WasmboxError:
             pass  # not decodable: left to the engines to refuse
+        if chosen and not (with_refs and _both_refuse(data)):
+            try:
+                data, gen.added = FI.inject(data, set(chosen),
+                                            random.Random(f"wasmbox-fuzz-inject-{seed}"))
+            except Exception as e:  # noqa: BLE001 - counted (a fuzz_inject bug shows up there)
+                gen.notes.append(f"fuzz_inject could not rewrite the module: {type(e).__name__}: "
+                                 f"{str(e)[:60]}")
         if with_refs and _both_refuse(data):
             gen.notes.append(REF_TYPES_INVALID)
             continue
@@ -495,6 +538,8 @@ class ModuleResult:
     skipped: Counter = field(default_factory=Counter)  # reason -> count
     findings: list[Finding] = field(default_factory=list)
     seconds: float = 0.0
+    #: the instructions fuzz_inject added to the module, by name
+    added: Counter = field(default_factory=Counter)
 
     @property
     def calls(self) -> int:
@@ -562,7 +607,7 @@ def run_module(gen: Generated, calls_per_export: int = CALLS_PER_EXPORT) -> Modu
     fresh instances), a module that cannot take part is counted in
     ``skipped`` with its reason."""
     t0 = time.perf_counter()
-    res = ModuleResult(gen.seed)
+    res = ModuleResult(gen.seed, added=gen.added)
     for note in gen.notes:
         res.skipped[note] += 1
     try:
