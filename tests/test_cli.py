@@ -155,3 +155,34 @@ def test_truncated_random_and_mutated_files(capsys, tmp_path):
             assert code == 1, (args, blob[:40], out.err)
             assert len(out.err.strip().splitlines()) == 1, out.err
             assert "internal error" not in out.err and "Traceback" not in out.err, out.err
+
+
+SUSPENDS = """(module (tag $t (param i32) (result i32))
+  (type $ft (func (result i32))) (type $ct (cont $ft))
+  (type $kft (func (param i32) (result i32))) (type $kt (cont $kft))
+  (func $body (result i32) (i32.add (suspend $t (i32.const 20)) (i32.const 1)))
+  (elem declare func $body)
+  (func (export "run") (result i32) (local $k (ref null $kt)) (local $v i32)
+    (block $h (result i32 (ref $kt))
+      (return (resume $ct (on $t $h) (cont.new $ct (ref.func $body)))))
+    (local.set $k) (local.set $v)
+    (resume $kt (i32.mul (local.get $v) (i32.const 2)) (local.get $k)))
+  (func (export "lost") (result i32) (suspend $t (i32.const 0))))"""
+
+
+def test_stack_switching_from_the_command_line(tmp_path, capsys):
+    wat = tmp_path / "k.wat"
+    wat.write_text(SUSPENDS)
+    assert main(["run", "-W", "stack-switching", str(wat), "--invoke", "run"]) == 0
+    assert capsys.readouterr().out.strip() == "41"
+    msg = assert_one_line_error(capsys, main(["run", str(wat), "--invoke", "run"]))
+    assert "Config.wasm_stack_switching" in msg
+    msg = assert_one_line_error(capsys, main(["run", "-W", "stack-switching", str(wat),
+                                              "--invoke", "lost"]))
+    assert "unhandled tag" in msg
+    script = tmp_path / "k.wast"
+    script.write_text(f'(module {SUSPENDS[len("(module "):]}\n(assert_return (invoke "run") (i32.const 41))\n'
+                      '(assert_suspension (invoke "lost") "unhandled")\n')
+    assert main(["wast", "-W", "stack-switching", str(script)]) == 0
+    assert "2 passed, 0 failed" in capsys.readouterr().out
+    assert main(["wast", str(script)]) == 1  # off unless asked for (or tagged in the manifest)

@@ -168,7 +168,7 @@ def cmd_wast(args: argparse.Namespace) -> int:
         return run_files(files, jobs=args.jobs, json_out=args.json)
     from .script.runner import run_files as run_exec  # the executing runner
 
-    return run_exec(files, jobs=args.jobs, json_out=args.json)
+    return run_exec(files, jobs=args.jobs, json_out=args.json, features=frozenset(args.wasm))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -204,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--parse-only", action="store_true", help="only parse, encode and decode every module")
     s.add_argument("--json", metavar="OUT", help="write per-file counts as JSON")
     s.add_argument("-j", "--jobs", type=int, default=1, help="parallel worker processes (default 1)")
+    _add_wasm_features(s)
     s.set_defaults(func=cmd_wast)
 
     s = sub.add_parser("run", help="run an exported function of a module")

@@ -19,6 +19,7 @@ import signal
 import threading
 import traceback
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -400,8 +401,9 @@ class ScriptRunner:
     cmd_wait = cmd_thread
 
 
-def run_file(path: Path) -> FileResult:
-    """Run one script; never raises."""
+def run_file(path: Path, features: frozenset[str] = frozenset()) -> FileResult:
+    """Run one script; never raises. The proposals the manifest tags the file
+    with are enabled, and ``features`` (``wasmbox wast -W NAME``) too."""
     res = FileResult(display_name(path))
     try:
         commands = wast.parse_script(path.read_bytes(), filename=str(path))
@@ -412,7 +414,7 @@ def run_file(path: Path) -> FileResult:
         return res
     entry = manifest_entry(path) or {}
     try:
-        runner = ScriptRunner(frozenset(entry.get("engine_features", ())))
+        runner = ScriptRunner(frozenset(entry.get("engine_features", ())) | features)
     except Exception as e:  # noqa: BLE001
         res.failed = sum(isinstance(c, ASSERTIONS) for c in commands) or 1
         res.failures.append(f"cannot set up the runner: {type(e).__name__}: {e}")
@@ -467,9 +469,11 @@ def _run_command(runner: ScriptRunner, cmd: Any, res: FileResult, alarm: _Alarm)
     res.failures.append(f"line {cmd.line}: {kind}: {reason}")
 
 
-def run_files(files: list[Path], jobs: int = 1, json_out: str | None = None) -> int:
-    """Run scripts, print a line per file and the totals; returns the exit status."""
-    results: list[FileResult] = run_parallel(run_file, files, jobs)
+def run_files(files: list[Path], jobs: int = 1, json_out: str | None = None,
+              features: frozenset[str] = frozenset()) -> int:
+    """Run scripts, print a line per file and the totals; returns the exit status.
+    ``features``: proposals to enable beyond the manifest's tags (see run_file)."""
+    results: list[FileResult] = run_parallel(partial(run_file, features=features), files, jobs)
     for r in results:
         ok = r.failed == 0 and r.skipped == 0 and r.command_failures == 0
         extra = f", {r.command_failures} other commands failed" if r.command_failures else ""
