@@ -14,6 +14,7 @@ from collections import deque
 
 import pytest
 
+from wasmbox import Config, Engine, Store
 from wasmbox.errors import Exhaustion, Trap, TrapCode
 from wasmbox.runtime import cont as C
 from wasmbox.runtime.cont import (NO_HANDLERS, cont_bind, cont_new, live_stacks, resume,
@@ -22,11 +23,16 @@ from wasmbox.runtime.cont import (NO_HANDLERS, cont_bind, cont_new, live_stacks,
 D = 1 << 20
 
 
+#: the store the stand-in funcrefs belong to (continuations count against it)
+STORE = Store(Engine())
+
+
 class Fn:
     """A funcref stand-in."""
 
-    def __init__(self, fn):
+    def __init__(self, fn, store=STORE):
         self.call = fn
+        self._store = store._state
 
 
 class Obj:
@@ -719,3 +725,27 @@ def test_dropping_in_another_thread_is_safe():
     gc.collect()
     assert ran_after == []
     assert live_stacks() == base
+
+
+def test_a_store_bounds_its_live_continuations():
+    store = Store(Engine(Config(max_store_continuations=3)))
+    live = store._state
+    gen = Fn(lambda d: suspend(YIELD, ()), store)
+    a, b, c = cont_new(gen), cont_new(gen), cont_new(gen)
+    with pytest.raises(Trap) as e:
+        cont_new(gen)
+    assert e.value.code is TrapCode.TOO_MANY_CONTINUATIONS
+    assert "Config.max_store_continuations" in e.value.message
+    r = resume(a, (), H_YIELD, NO_HANDLERS, D)  # suspended: still counts
+    assert r[0] == 0 and live._continuations == 3
+    del r  # dropping the suspended one gives its slot back
+    assert live._continuations == 2
+    d = cont_new(gen)
+    del b  # so does dropping a fresh one
+    assert live._continuations == 2
+    del d
+    done = Fn(lambda d: 7, store)
+    assert resume(cont_new(done), (), NO_HANDLERS, NO_HANDLERS, D) == (-1, 7)  # and finishing
+    assert live._continuations == 1  # c, still fresh
+    del c
+    assert live._continuations == 0

@@ -352,3 +352,21 @@ def test_stack_switching_is_off_by_default_as_in_wasmtime():
     with pytest.raises(ValidationError, match="Config.wasm_stack_switching"):
         Module(Engine(), ONE_SHOT)
     Module(_engine(), ONE_SHOT)
+
+
+def test_a_guest_cannot_make_more_continuations_than_the_store_allows():
+    base = rc.live_stacks()
+    store, ex = _instance(SCHEDULER, engine=_engine(max_store_continuations=500),
+                          host={("py", "peak"): (FuncType([], []), lambda: None)})
+    with pytest.raises(Trap) as e:
+        ex["run"](store, 600)
+    assert e.value.code is TrapCode.TOO_MANY_CONTINUATIONS
+    del e  # its traceback holds the frame that was making the 501st
+    # the 500 it made are still in its table: no room until they are dropped
+    with pytest.raises(Trap, match="too many live continuations"):
+        ex["run"](store, 1)
+    state = store._state
+    store.close()
+    assert state._continuations == 0
+    del ex, store
+    assert rc.live_stacks() == base

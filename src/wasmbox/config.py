@@ -24,7 +24,7 @@ GIB4 = 1 << 32
 _BIG_HOST = sys.maxsize > GIB4
 
 _INT_OPTIONS = ("max_host_reentry", "max_memory_pages", "max_table_elements",
-                "max_store_table_elements")
+                "max_store_table_elements", "max_store_continuations")
 _SIZE_OPTIONS = ("memory_reservation", "memory_reservation_for_growth", "max_wasm_stack")
 _BOOL_OPTIONS = ("lazy_compile", "validate", "memory_may_move", "wasm_custom_page_sizes",
                  "wasm_stack_switching", "consume_fuel", "epoch_interruption")
@@ -153,6 +153,12 @@ class Config:
         #: the host 8 GB. Instantiating past it raises InstantiationError
         #: before anything is allocated; ``table.grow`` past it returns -1.
         self.max_store_table_elements: int = 10_000_000
+        #: Upper bound on the continuations (stack switching) of one store
+        #: that have been made and have not finished or been dropped.
+        #: Default 100_000: a suspended continuation keeps its stack, about
+        #: 8 KiB of host memory here, so this bounds them to about 0.8 GB.
+        #: ``cont.new`` past it traps ("too many live continuations").
+        self.max_store_continuations: int = 100_000
         #: Compile functions on their first call (True, the default) or when
         #: the module is instantiated (False). Lazy compilation makes loading
         #: fast; eager compilation moves the cost to instantiation.

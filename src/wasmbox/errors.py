@@ -121,6 +121,7 @@ class TrapCode(Enum):
     CONTINUATION_CONSUMED = "continuation already consumed"
     UNHANDLED_TAG = "unhandled tag"
     CONTINUATION_THREAD = "continuation belongs to another thread"
+    TOO_MANY_CONTINUATIONS = "too many live continuations"
 
 
 class Trap(WasmboxError):

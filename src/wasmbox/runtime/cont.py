@@ -122,7 +122,7 @@ class Stack(greenlet):
     """One continuation stack (see the module docstring for the states)."""
 
     __slots__ = ("state", "rev", "fn", "bound", "sargs", "tags", "stags", "rdepth",
-                 "budget", "owner", "guard")
+                 "budget", "owner", "guard", "store")
 
     def run(self) -> Any:  # greenlet's entry point; started by the launcher
         fn = self.fn
@@ -134,6 +134,7 @@ class Stack(greenlet):
         finally:
             self.state = RETURNED
             self.guard = None
+            _release(self)
             next(_finished)
         return (RETURNED_CODE, r)
 
@@ -190,16 +191,34 @@ class Guard:
 
 
 # -- creation -------------------------------------------------------------------
+def _release(s: Stack) -> None:
+    """A continuation stack is finished or dropped: it no longer counts
+    against its store's ``Config.max_store_continuations``."""
+    st = s.store
+    if st is not None:
+        s.store = None
+        st._continuations -= 1
+
+
 def cont_new(f: Any) -> Cont:
     """``cont.new``: a Fresh continuation of funcref ``f`` (its ``call``: args, then ``d``).
 
-    Raises Trap "null function reference" when ``f`` is None.
+    Raises Trap "null function reference" when ``f`` is None, and "too many
+    live continuations" when the store of ``f`` already has
+    ``Config.max_store_continuations`` continuations that have not finished.
     """
     if f is None:
         raise Trap(TrapCode.NULL_FUNCTION_REFERENCE)
     if _pending:
         _reap()
+    st = f._store
+    if st._continuations >= st.config.max_store_continuations:
+        raise Trap(TrapCode.TOO_MANY_CONTINUATIONS,
+                   f"too many live continuations (Config.max_store_continuations = "
+                   f"{st.config.max_store_continuations})")
+    st._continuations += 1
     s = Stack()
+    s.store = st
     s.state = FRESH
     s.rev = 0
     s.fn = f.call
@@ -371,6 +390,7 @@ def resume_throw(k: Cont | None, exc: BaseException, tags: dict, stags: dict,
         top.state = RETURNED
         top.fn = None
         top.bound = ()
+        _release(top)
         raise exc
     if st != SUSPENDED:  # pragma: no cover - a valid revision means Fresh or Suspended
         raise WasmboxError(f"internal error: resuming a {STATE_NAMES[st]} stack")
@@ -541,6 +561,7 @@ def _drop(s: Stack, chain: list[Stack] | None) -> None:
             top.state = RETURNED
             top.fn = top.sargs = None
             top.bound = ()
+            _release(top)
             return
         if top.state != SUSPENDED:  # it finished (its guard went with it): nothing to do
             return

@@ -106,6 +106,8 @@ class StoreState:
         self._n_tables = 0
         #: elements of this store's live tables (Config.max_store_table_elements)
         self._table_elements = 0
+        #: continuations made here that have not finished (Config.max_store_continuations)
+        self._continuations = 0
         self._alloc_state: Any = None  # the allocator's bookkeeping (runtime.alloc)
         #: weak references to the instances made here, torn down by close()
         #: (weak: an instance the host drops is freed as before). Not a WeakSet:
@@ -151,7 +153,8 @@ class StoreState:
         wasmtime-py) means no limit, the default. The engine's Config bounds
         every store whatever these say: ``max_memory_pages`` (65536),
         ``max_table_elements`` (10M per table), ``max_store_table_elements``
-        (10M for all tables together), ``max_wasm_stack`` (2 MiB per call).
+        (10M for all tables together), ``max_wasm_stack`` (2 MiB per call),
+        ``max_store_continuations`` (100,000 unfinished continuations).
         Raises TypeError.
         """
         self._limits = StoreLimits(_limit("memory_size", memory_size),
