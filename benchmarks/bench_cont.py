@@ -27,19 +27,25 @@ import time
 
 from greenlet import getcurrent, greenlet
 
+from wasmbox import Engine, Store
 from wasmbox.runtime import cont as C
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
 D = 1 << 20
 
 
+#: the store the stand-in funcrefs belong to (continuations count against it)
+_STORE = Store(Engine())
+
+
 class _Fn:
     """A funcref stand-in: generated functions are reached through ``.call``."""
 
-    __slots__ = ("call",)
+    __slots__ = ("call", "_store")
 
     def __init__(self, fn):
         self.call = fn
+        self._store = _STORE._state
 
 
 def bare_pair(n: int) -> float:
