@@ -76,16 +76,6 @@ class ExceptionMixin:
         self.chain: dict[int, Body] = {}
         #: a delegate hands exceptions to the caller (structured mode)
         self.dg_caller = False
-        #: structured mode: try bodies with a handler being emitted
-        self.nprotect = 0
-
-    def protected(self) -> bool:
-        """Whether a handler of this function covers the code being emitted.
-
-        A tail call (``return_call*``) made here must not be caught by it:
-        the spec removes the caller's frame, handlers included.
-        """
-        return self.nprotect > 0 if not self.flat else (self.hx_on and self.hcur != 0)
 
     # ------------------------------------------------------------ planning
     def plan_try(self, c: Ctl, r: Any) -> None:
@@ -147,9 +137,7 @@ class ExceptionMixin:
         self.live = True
         skips = c.delegate is not None and c.delegate != c.hctx
         handled = bool(c.catches or c.dg_target or skips)
-        self.nprotect += handled
         body = self.emit_region(body_r)
-        self.nprotect -= handled
         live = self.live
         if not handled:
             self.out.extend(body)  # nothing to catch here: a block
