@@ -346,15 +346,20 @@ def _call(v: FuncValidator, imm: tuple[Any, ...]) -> None:
     _apply(v, v.info.func(imm[0]))
 
 
-@_rule("call_indirect")
-def _call_indirect(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+def _indirect(v: FuncValidator, imm: tuple[Any, ...], what: str) -> FuncType:
+    """The callee type of call_indirect / return_call_indirect, its index popped."""
     type_index, table_index = imm
     tt = v.info.table(table_index)
     if not v.space.match_valtype(tt.elem, FUNCREF):
-        raise ValidationError(f"type mismatch: call_indirect on a table of {types_text([tt.elem])}")
+        raise ValidationError(f"type mismatch: {what} on a table of {types_text([tt.elem])}")
     ft = v.info.func_type(type_index)
     v.pop_vals((_addr(tt.limits),))
-    _apply(v, ft)
+    return ft
+
+
+@_rule("call_indirect")
+def _call_indirect(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+    _apply(v, _indirect(v, imm, "call_indirect"))
 
 
 def _tail(v: FuncValidator, ft: FuncType, what: str) -> None:
@@ -375,13 +380,7 @@ def _return_call(v: FuncValidator, imm: tuple[Any, ...]) -> None:
 
 @_rule("return_call_indirect")
 def _return_call_indirect(v: FuncValidator, imm: tuple[Any, ...]) -> None:
-    type_index, table_index = imm
-    tt = v.info.table(table_index)
-    if not v.space.match_valtype(tt.elem, FUNCREF):
-        raise ValidationError(f"type mismatch: return_call_indirect on a table of {types_text([tt.elem])}")
-    ft = v.info.func_type(type_index)
-    v.pop_vals((_addr(tt.limits),))
-    _tail(v, ft, "return_call_indirect")
+    _tail(v, _indirect(v, imm, "return_call_indirect"), "return_call_indirect")
 
 
 @_rule("return_call_ref")
