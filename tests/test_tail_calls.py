@@ -203,3 +203,24 @@ def test_tail_calls_to_a_declared_subtype():
     assert ex["r"](store) == 42
     with pytest.raises(Trap, match="undefined element"):
         ex["f"](store, 2)
+
+
+def test_a_tail_call_to_a_host_function_gets_its_caller():
+    engine = Engine()
+    store = Store(engine)
+    linker = Linker(engine)
+    seen = []
+
+    def host(caller, x):
+        seen.append(caller.get("mem") is not None)
+        return x + 1
+
+    linker.define_func("h", "f", FuncType([ValType.i32()], [ValType.i32()]), host,
+                       access_caller=True)
+    wat = """(module (import "h" "f" (func $f (param i32) (result i32)))
+      (memory (export "mem") 1)
+      (func (export "tail") (param i32) (result i32) (return_call $f (local.get 0)))
+      (func (export "call") (param i32) (result i32) (call $f (local.get 0))))"""
+    ex = linker.instantiate(store, Module(engine, wat)).exports(store)
+    assert ex["call"](store, 1) == 2 and ex["tail"](store, 2) == 3
+    assert seen == [True, True]  # the caller's exports, through a tail call too

@@ -71,7 +71,10 @@ class CallMixin:
         self.sync()  # the callee (and a host function) sees the exact fuel
         if tail:
             self.func_refs.add(x)
-            self.emit(f"return {self.tail_request(f'F{x}.tail', args)}")
+            callee = f"F{x}.tail"
+            if x < self.env.n_imported_funcs:  # a host function: its binding here (its Caller)
+                callee = f"(f{x} if F{x}._host is not None else F{x}.tail)"
+            self.emit(f"return {self.tail_request(callee, args)}")
             self.live = False
             return
         self._results(f"f{x}({''.join(a.as_int() + ', ' for a in args)}d)", len(ft.results))
