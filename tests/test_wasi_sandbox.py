@@ -344,6 +344,8 @@ def test_errno_numbers_are_preview1():
             Errno.PERM, Errno.NOTCAPABLE] == [2, 8, 20, 25, 28, 29, 31, 32, 37, 44, 54, 63, 76]
     assert errno_from_oserror(OSError(2, "x")) is Errno.NOENT
     assert errno_from_oserror(OSError(5, "x")) is Errno.IO
+    assert errno_from_oserror(OSError(24, "x")) is Errno.MFILE
+    assert (Errno.MFILE, Errno.NFILE) == (33, 41)
 
 
 # --- a symlink swapped in during the walk ------------------------------------------
@@ -490,3 +492,11 @@ def test_matches_wasmtime(root_fd, tree):
     assert [d for d in diffs if d[2] != d[3]] == []
     assert sum(1 for d in diffs if d[2] != 0) > 60  # the refusals really were measured
     assert not os.path.exists(tree / "outside" / "nothere")
+
+
+def test_deep_walk_and_back(root_fd, tree, spy):
+    deep = tree / "root" / "/".join(["d"] * 200)
+    deep.mkdir(parents=True)
+    ok(root_fd, tree, "d/" * 200 + "x", False, "root/" + "/".join(["d"] * 200), b"x")
+    ok(root_fd, tree, "d/" * 200 + "../" * 200 + "f", False, "root", b"f")
+    refused(root_fd, "d/" * 200 + "../" * 201 + "f", False, Errno.PERM)

@@ -43,6 +43,7 @@ intermediate component not a directory,      ``ENOTDIR`` (54)
 trailing slash on a non-directory
 missing intermediate component               ``ENOENT`` (44)
 bad directory fd                             ``EBADF`` (8)
+out of descriptors (deep path)               ``EMFILE`` (33)
 ===========================================  ==========================
 
 A trailing slash makes the final component follow symlinks (as on POSIX and
@@ -91,7 +92,9 @@ class Errno(IntEnum):
     IO = 29
     ISDIR = 31
     LOOP = 32
+    MFILE = 33
     NAMETOOLONG = 37
+    NFILE = 41
     NOENT = 44
     NOTDIR = 54
     PERM = 63
@@ -120,6 +123,8 @@ _FROM_HOST = {
     _host.EISDIR: Errno.ISDIR,
     _host.EBADF: Errno.BADF,
     _host.EEXIST: Errno.EXIST,
+    _host.EMFILE: Errno.MFILE,  # one fd per directory level is held
+    _host.ENFILE: Errno.NFILE,
 }
 
 
