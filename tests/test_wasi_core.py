@@ -132,6 +132,25 @@ def test_exit_codes_atexit_and_traps(tmp_path, arg: str, expect: object) -> None
         assert out == b"buffered before exitatexit 2\natexit 1\n"
 
 
+@pytest.mark.parametrize("arg", ["126", "255", "-1"])
+def test_exit_status_past_125_fails_as_in_wasmtime(tmp_path, arg: str) -> None:
+    with pytest.raises(wasmtime.WasmtimeError) as theirs:
+        run_wasmtime(DATA / "exitcode.wasm", ["e", arg], [], b"", tmp_path)
+    out, err, status = run_wasmbox(DATA / "exitcode.wasm", ["e", arg], [], b"")
+    assert status == "trap" and err == b"err line\n"
+    with pytest.raises(wasmbox.Trap) as ours:
+        engine = wasmbox.Engine()
+        store = wasmbox.Store(engine)
+        cfg = wasmbox.WasiConfig()
+        cfg.argv = ["e", arg]
+        store.set_wasi(cfg)
+        linker = wasmbox.Linker(engine)
+        linker.define_wasi()
+        inst = linker.instantiate(store, wasmbox.Module(engine, (DATA / "exitcode.wasm").read_bytes()))
+        inst.exports(store)["_start"](store)
+    assert str(ours.value) == str(theirs.value).splitlines()[-1].strip()
+
+
 def test_clocks_and_random(tmp_path) -> None:
     out, err, status = same(tmp_path, "clockrand", ["clockrand"])
     assert status == 0 and err == b""

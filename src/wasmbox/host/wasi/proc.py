@@ -1,16 +1,19 @@
 """proc_exit, proc_raise, sched_yield and the sock_* functions.
 
-proc_exit raises :class:`~wasmbox.errors.ExitTrap`; proc_raise answers
+proc_exit raises :class:`~wasmbox.errors.ExitTrap` for a status below 126
+and, as wasmtime, a :class:`~wasmbox.errors.Trap` for any other; proc_raise answers
 ENOTSUP and sock_* ENOTSOCK on an open fd / EBADF otherwise, as wasmtime
 without sockets does (their out-parameters are left untouched).
 """
 from __future__ import annotations
 
-from ...errors import ExitTrap
+from ...errors import ExitTrap, Trap, TrapCode
 from .errno import EBADF, ENOTSOCK, ENOTSUP, SUCCESS
 
 
 def proc_exit(ctx, m: memoryview, code: int) -> None:
+    if code >= 126:
+        raise Trap(TrapCode.HOST, "exit with invalid exit status outside of [0..126)")
     raise ExitTrap(code)
 
 
