@@ -316,17 +316,26 @@ def split_run(tokens: list[str]) -> tuple[list[str], list[str]]:
     head, file, rest = tokens[:n], tokens[n], tokens[n + 1:]
     if rest[:1] == ["--"]:
         return head + [file], rest[1:]
-    m = _leading_options(rest)
-    if "--invoke" not in head and any(t == "--invoke" or t.startswith("--invoke=")
-                                      for t in rest[:m]):
+    if _legacy_invoke(head, rest):
+        m = _leading_options(rest)
         return head + [file] + rest[:m], rest[m:]
     return head + [file], rest
+
+
+def _legacy_invoke(head: list[str], rest: list[str]) -> bool:
+    """Whether ``run HEAD FILE REST`` is the older ``run FILE ... --invoke NAME``
+    form: no --invoke before FILE, and one among the options right after it."""
+    if any(t == "--invoke" or t.startswith("--invoke=") for t in head) or rest[:1] == ["--"]:
+        return False
+    m = _leading_options(rest)
+    return any(t == "--invoke" or t.startswith("--invoke=") for t in rest[:m])
 
 
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["run"]:
+    n = _leading_options(argv[1:]) + 1
+    if argv[:1] == ["run"] and n < len(argv) and not _legacy_invoke(argv[1:n], argv[n + 1:]):
         opts, program_args = split_run(argv[1:])
         args = parser.parse_args(["run", *opts])
         if args.invoke is not None and any(a.startswith("--") for a in program_args):
