@@ -340,3 +340,16 @@ def test_cli_no_start(capfd, tmp_path) -> None:
     assert main(["run", str(f)]) == 1
     out, err = capfd.readouterr()
     assert out == "" and len(err.splitlines()) == 1 and "no _start" in err
+
+
+def test_cli_inherits_stdin(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).with_name("wasmbox")
+    p = subprocess.run([str(exe), "run", str(DATA / "stdio.wasm")], input=b"abcd",
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0
+    assert p.stderr == b"to stderr: 00007\ndone\n"
+    ours = run_wasmtime(DATA / "stdio.wasm", ["stdio"], [], b"abcd", tmp_path)[0]
+    assert p.stdout == ours and b"stdin: 4 bytes" in p.stdout
