@@ -4,5 +4,5 @@
 set -eu
 cd "$(dirname "$0")"
 for src in *.c; do
-    clang-16 --target=wasm32-wasi -O2 "$src" -nodefaultlibs -lc -o "${src%.c}.wasm"
+    clang-16 --target=wasm32-wasi -O2 "$src" -nodefaultlibs -lc -Wl,--strip-debug -o "${src%.c}.wasm"
 done
