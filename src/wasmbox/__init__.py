@@ -5,6 +5,7 @@ The public API is re-exported here as it lands (Engine, Store, Module, ...).
 from .errors import (  # noqa: F401
     DecodeError,
     Exhaustion,
+    ExitTrap,
     InstantiationError,
     LinkError,
     ParseError,

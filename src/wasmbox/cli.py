@@ -5,7 +5,8 @@ Subcommands::
     wasmbox wat2wasm IN.wat [-o OUT.wasm]     text -> binary
     wasmbox wasm2wat IN.wasm [-o OUT.wat]     binary -> text
     wasmbox wast [--parse-only] [--suite NAME]... [FILE...] [--json OUT] [-j N]
-    wasmbox run FILE.wasm|FILE.wat --invoke NAME [ARGS...] [--fuel N] [--timeout S]
+    wasmbox run [--env NAME[=VALUE]]... [--invoke NAME] [--fuel N] [--timeout S] [-W F]
+                FILE [ARGS...]                 run a WASI command (or --invoke NAME)
     wasmbox inspect FILE [--python FUNC [--consume-fuel] [--epoch-interruption]]
 
 Errors are printed as one line (``wasmbox: <kind>: <message>``) on stderr
@@ -207,10 +208,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_wasm_features(s)
     s.set_defaults(func=cmd_wast)
 
-    s = sub.add_parser("run", help="run an exported function of a module")
+    s = sub.add_parser("run", help="run a WASI program, or an exported function (--invoke)")
     s.add_argument("file", help=".wasm or .wat file")
-    s.add_argument("--invoke", required=True, metavar="NAME", help="exported function to call")
-    s.add_argument("args", nargs="*", help="arguments (integers or floats)")
+    s.add_argument("--invoke", metavar="NAME",
+                   help="exported function to call (default: the WASI command's _start)")
+    s.add_argument("--env", action="append", default=[], metavar="NAME[=VALUE]",
+                   help="give the program this environment variable (NAME alone: the host's value)")
+    s.add_argument("args", nargs="*",
+                   help="the program's arguments (everything after FILE), or --invoke's")
     s.add_argument("--fuel", type=int, metavar="N",
                    help="run with N units of fuel (as wasmtime counts them); running out is an error")
     s.add_argument("--timeout", type=float, metavar="SECONDS",
@@ -275,8 +280,69 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+#: ``run``'s options that take a value (the rest take none)
+_RUN_VALUED = ("--invoke", "--env", "--fuel", "--timeout", "-W", "--wasm")
+
+
+def _leading_options(tokens: list[str]) -> int:
+    """How many of tokens are ``run`` options (with their values) before the
+    first operand."""
+    i = 0
+    while i < len(tokens):
+        t = tokens[i]
+        if t in _RUN_VALUED:
+            i += 2
+        elif t.startswith("--") and t.split("=", 1)[0] in _RUN_VALUED and "=" in t:
+            i += 1
+        elif t in ("-h", "--help"):
+            i += 1
+        else:
+            break
+    return min(i, len(tokens))
+
+
+def split_run(tokens: list[str]) -> tuple[list[str], list[str]]:
+    """``run``'s tokens -> (options and FILE, the program's arguments).
+
+    Options come before FILE; everything after FILE is the program's
+    argv[1:] untouched (a ``--`` right after FILE is only a separator). The
+    older form ``run FILE [options] --invoke NAME ARGS...`` is still read as
+    before: when options that include ``--invoke`` follow FILE directly and
+    none came before it.
+    """
+    n = _leading_options(tokens)
+    if n >= len(tokens):
+        return tokens, []
+    head, file, rest = tokens[:n], tokens[n], tokens[n + 1:]
+    if rest[:1] == ["--"]:
+        return head + [file], rest[1:]
+    if _legacy_invoke(head, rest):
+        m = _leading_options(rest)
+        return head + [file] + rest[:m], rest[m:]
+    return head + [file], rest
+
+
+def _legacy_invoke(head: list[str], rest: list[str]) -> bool:
+    """Whether ``run HEAD FILE REST`` is the older ``run FILE ... --invoke NAME``
+    form: no --invoke before FILE, and one among the options right after it."""
+    if any(t == "--invoke" or t.startswith("--invoke=") for t in head) or rest[:1] == ["--"]:
+        return False
+    m = _leading_options(rest)
+    return any(t == "--invoke" or t.startswith("--invoke=") for t in rest[:m])
+
+
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    n = _leading_options(argv[1:]) + 1
+    if argv[:1] == ["run"] and n < len(argv) and not _legacy_invoke(argv[1:n], argv[n + 1:]):
+        opts, program_args = split_run(argv[1:])
+        args = parser.parse_args(["run", *opts])
+        if args.invoke is not None and any(a.startswith("--") for a in program_args):
+            # --invoke's arguments are numbers: an option there is a mistake (as before)
+            parser.error(f"unrecognized arguments: {' '.join(program_args)}")
+        args.args = program_args
+        return int(args.func(args) or 0)
     args, extra = parser.parse_known_args(argv)
     if extra:
         # `run FILE --invoke NAME ARGS...`: arguments after --invoke's value

@@ -218,3 +218,17 @@ class Thrown(WasmException):
     tag and the raw payload tuple directly, with no conversion."""
 
     __init__ = BaseException.__init__  # type: ignore[assignment]
+
+
+class ExitTrap(WasmboxError):
+    """A WASI program ended with ``proc_exit(code)``; ``.code`` is the exit status.
+
+    As wasmtime-py's ``ExitTrap``: raised out of the call into Wasm, not a
+    :class:`Trap` (no guest handler can catch it).
+    """
+
+    kind = "exit"
+
+    def __init__(self, code: int) -> None:
+        super().__init__(f"Exited with i32 exit status {code}")
+        self.code = code

@@ -70,7 +70,7 @@ class Func:
     """A function instance (see the module docstring)."""
 
     __slots__ = ("call", "tail", "tid", "_ft", "_store", "_index", "_host", "_access_caller",
-                 "__weakref__")
+                 "_raw", "__weakref__")
 
     def __init__(self, store: Store, ty: FuncType, func: Callable[..., Any],
                  access_caller: bool = False) -> None:
@@ -87,14 +87,17 @@ class Func:
         self._index = -1
         self._host = func
         self._access_caller = bool(access_caller)
+        self._raw = False
         self.call = self.tail = _host_wrapper(state, self._ft, func, self._access_caller, None)
 
     # -- other constructors ---------------------------------------------------
     @classmethod
     def raw_host(cls, store: Store | StoreState, ty: FuncType | st.FuncType,
-                 fn: Callable[..., Any]) -> "Func":
+                 fn: Callable[..., Any], access_caller: bool = False) -> "Func":
         """A host function taking and returning raw values (see the module docstring).
 
+        With ``access_caller`` it gets a :class:`Caller` first (bound once
+        per importing instance, so a call costs no more than without).
         Exceptions it raises other than wasmbox errors reach the caller of
         the outermost Wasm function unchanged.
         """
@@ -105,8 +108,12 @@ class Func:
         self._store = state = store_state(store)
         self._index = -1
         self._host = fn
-        self._access_caller = False
-        self.call = self.tail = _raw_wrapper(state, fn)
+        self._access_caller = bool(access_caller)
+        self._raw = True
+        if access_caller:
+            self.call = self.tail = _raw_wrapper(state, fn, Caller(None))
+        else:
+            self.call = self.tail = _raw_wrapper(state, fn)
         return self
 
     @classmethod
@@ -120,12 +127,15 @@ class Func:
         self._index = index
         self._host = None
         self._access_caller = False
+        self._raw = False
         self.call = self.tail = None
         return self
 
     def _call_for(self, instance: Any) -> Callable[..., Any]:
         """The raw callable to bind in an importing instance's code."""
         if self._host is not None and self._access_caller:
+            if self._raw:
+                return _raw_wrapper(self._store, self._host, Caller(instance))
             return _host_wrapper(self._store, self._ft, self._host, True, instance)
         return self.call
 
@@ -186,12 +196,33 @@ def _norm(t: Any, v: Any) -> Any:
     return v
 
 
-def _raw_wrapper(store: StoreState, fn: Callable[..., Any]) -> Callable[..., Any]:
+def _raw_wrapper(store: StoreState, fn: Callable[..., Any],
+                 caller: Caller | None = None) -> Callable[..., Any]:
+    if caller is not None:
+        return _raw_caller_wrapper(store, fn, caller)
+
     def call(*args: Any) -> Any:
         saved = store._budget
         store._budget = args[-1]  # a call back into Wasm continues from the caller's budget
         try:
             return fn(*args[:-1])
+        except (WasmboxError, RecursionError, HostError):
+            raise
+        except Exception as e:  # noqa: BLE001 - carried to the host unchanged
+            raise HostError(e) from None
+        finally:
+            store._budget = saved
+
+    return call
+
+
+def _raw_caller_wrapper(store: StoreState, fn: Callable[..., Any],
+                        caller: Caller) -> Callable[..., Any]:
+    def call(*args: Any) -> Any:
+        saved = store._budget
+        store._budget = args[-1]  # a call back into Wasm continues from the caller's budget
+        try:
+            return fn(caller, *args[:-1])
         except (WasmboxError, RecursionError, HostError):
             raise
         except Exception as e:  # noqa: BLE001 - carried to the host unchanged

@@ -119,6 +119,16 @@ class Linker:
 
         return define_allocator(self, module, malloc, free, **options)
 
+    def define_wasi(self) -> None:
+        """Define the implemented ``wasi_snapshot_preview1`` functions (see
+        :mod:`wasmbox.host.wasi`); a store gives them their arguments, environment
+        and stdio with ``Store.set_wasi(WasiConfig)``. Raises WasmboxError when
+        one is already defined (without allow_shadowing).
+        """
+        from ..host.wasi import define_wasi
+
+        define_wasi(self)
+
     def define_instance(self, store: Store, name: str, instance: Instance) -> None:
         """Define every export of instance under the module name ``name``."""
         if not isinstance(instance, Instance):

@@ -100,6 +100,7 @@ class StoreState:
         self.config: Config = engine.config
         self._data = data
         self._host_funcs: dict[int, Any] = {}  # Linker.define_func cache
+        self._wasi: Any = None  # the WASI context (Store.set_wasi, host/wasi/config.py)
         self._limits: StoreLimits | None = None
         self._n_instances = 0
         self._n_memories = 0
@@ -344,6 +345,20 @@ class Store:
     def limits(self) -> StoreLimits:
         """The current limits."""
         return self._state.limits
+
+    def set_wasi(self, config: Any) -> None:
+        """Give this store's WASI guests what ``config`` (a WasiConfig) grants.
+
+        Replaces an earlier configuration (closing the files it opened).
+        Raises TypeError for another kind of object, WasmboxError when a
+        configured file cannot be opened.
+        """
+        from ..host.wasi.config import WasiCtx
+
+        ctx = WasiCtx(config)
+        old, self._state._wasi = self._state._wasi, ctx
+        if old is not None:
+            old.fds.close_all()
 
     def set_fuel(self, fuel: int) -> None:
         self._state.set_fuel(fuel)

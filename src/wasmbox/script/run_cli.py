@@ -1,8 +1,11 @@
 """``wasmbox run`` and ``wasmbox inspect``: the CLI's engine commands.
 
-``run`` loads a module without imports, calls one exported function with
-arguments parsed from the command line by the function's parameter types,
-and prints each result on its own line. ``inspect`` lists imports and
+``run`` runs a WASI command (``_start``, with argv = [FILE, ARGS...], the
+``--env`` variables and inherited stdio; exit status: ``proc_exit``'s code,
+0 when ``_start`` returns, :data:`TRAP_STATUS` after a trap, which is
+printed as one line); or, with ``--invoke``, calls one exported function
+with arguments parsed from the command line by the function's parameter
+types and prints each result on its own line (WASI is defined then too). ``inspect`` lists imports and
 exports, or prints the Python source generated for one function.
 
 Raises CliError (usage), or the engine's WasmboxError subclasses, which
@@ -110,24 +113,94 @@ def run_command(args: argparse.Namespace) -> int:
         timer = threading.Timer(max(0.0, left), engine.increment_epoch)
         timer.daemon = True
         timer.start()
+    what = "_start" if args.invoke is None else args.invoke
     try:
+        if args.invoke is None:
+            return _run_command(args, engine, module, store)
         return _run(args, engine, module, store)
     except Trap as e:
         if timer is not None and e.code is TrapCode.INTERRUPT:
-            raise CliError(f"timeout: {escape_string(args.invoke)} ran past {timeout:g} s "
+            raise CliError(f"timeout: {escape_string(what)} ran past {timeout:g} s "
                            f"(--timeout) and was interrupted") from None
+        if args.invoke is None:
+            cli._error(f"{e.kind}: {e}")
+            return TRAP_STATUS
         raise
     finally:
         if timer is not None:
             timer.cancel()
 
 
+#: the exit status after a trap in a WASI command: wasmtime's CLI exits
+#: 128 + SIGABRT on Unix
+TRAP_STATUS = 134
+
+
+def wasi_config(args: argparse.Namespace) -> Any:
+    """The WasiConfig of ``run``: argv = [FILE as given, *ARGS], exactly the
+    ``--env`` variables (``NAME`` alone: the host's value, skipped when the
+    host has none), inherited stdio. Raises CliError for an empty NAME."""
+    import os
+
+    from .. import WasiConfig
+
+    cfg = WasiConfig()
+    cfg.argv = [args.file, *args.args] if args.invoke is None else [args.file]
+    env = []
+    for item in args.env:
+        name, eq, value = item.partition("=")
+        if not name:
+            raise CliError(f"--env {item!r}: the variable needs a name")
+        if not eq:
+            if name not in os.environ:
+                continue
+            value = os.environ[name]
+        env.append((name, value))
+    cfg.env = env
+    cfg.inherit_stdin()
+    cfg.inherit_stdout()
+    cfg.inherit_stderr()
+    return cfg
+
+
+def _wasi_linker(args: argparse.Namespace, engine: Any, store: Any) -> Any:
+    from .. import Linker
+
+    store.set_wasi(wasi_config(args))
+    linker = Linker(engine)
+    linker.define_wasi()
+    return linker
+
+
+def _run_command(args: argparse.Namespace, engine: Any, module: Any, store: Any) -> int:
+    """Run a WASI command's ``_start``; the exit status is proc_exit's code (0
+    when _start returns). Raises CliError when there is no _start, and what
+    running raises."""
+    import sys
+
+    from .. import ExitTrap
+
+    linker = _wasi_linker(args, engine, store)
+    if not any(e.name == "_start" for e in module.exports):
+        raise CliError(f"{escape_string(args.file)} exports no _start (not a WASI command), "
+                       f"so an option is required: --invoke NAME")
+    sys.stdout.flush()
+    try:
+        instance = linker.instantiate(store, module)
+        start = instance.exports(store).get("_start")
+        if start is None or not hasattr(start, "call_raw"):
+            raise CliError("_start is not a function")
+        start.call_raw(store, [])
+    except ExitTrap as e:
+        return e.code
+    return 0
+
+
 def _run(args: argparse.Namespace, engine: Any, module: Any, store: Any) -> int:
     """Instantiate, call ``--invoke`` with the arguments, print the results."""
-    from .. import Linker
     from ..runtime.values import from_raw
 
-    instance = Linker(engine).instantiate(store, module)
+    instance = _wasi_linker(args, engine, store).instantiate(store, module)
     func = instance.exports(store).get(args.invoke)
     if func is None or not hasattr(func, "call_raw"):
         names = [escape_string(e.name) for e in module.exports if hasattr(e.type, "params")]
