@@ -58,6 +58,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from ...errors import WasmboxError
+from . import errno as _wasi_errno
 
 __all__ = [
     "Errno",
@@ -81,24 +82,25 @@ NAME_MAX = 255
 
 
 class Errno(IntEnum):
-    """The WASI preview1 errnos this module produces (witx ``errno`` enum)."""
+    """The WASI preview1 errnos this module produces, by the numbers of
+    :mod:`wasmbox.host.wasi.errno` (the one errno table)."""
 
-    SUCCESS = 0
-    ACCES = 2
-    BADF = 8
-    EXIST = 20
-    ILSEQ = 25
-    INVAL = 28
-    IO = 29
-    ISDIR = 31
-    LOOP = 32
-    MFILE = 33
-    NAMETOOLONG = 37
-    NFILE = 41
-    NOENT = 44
-    NOTDIR = 54
-    PERM = 63
-    NOTCAPABLE = 76
+    SUCCESS = _wasi_errno.SUCCESS
+    ACCES = _wasi_errno.EACCES
+    BADF = _wasi_errno.EBADF
+    EXIST = _wasi_errno.EEXIST
+    ILSEQ = _wasi_errno.EILSEQ
+    INVAL = _wasi_errno.EINVAL
+    IO = _wasi_errno.EIO
+    ISDIR = _wasi_errno.EISDIR
+    LOOP = _wasi_errno.ELOOP
+    MFILE = _wasi_errno.EMFILE
+    NAMETOOLONG = _wasi_errno.ENAMETOOLONG
+    NFILE = _wasi_errno.ENFILE
+    NOENT = _wasi_errno.ENOENT
+    NOTDIR = _wasi_errno.ENOTDIR
+    PERM = _wasi_errno.EPERM
+    NOTCAPABLE = _wasi_errno.ENOTCAPABLE
 
 
 class WasiPathError(WasmboxError):
@@ -112,26 +114,14 @@ class WasiPathError(WasmboxError):
         self.errno = errno
 
 
-_FROM_HOST = {
-    _host.ENOENT: Errno.NOENT,
-    _host.ENOTDIR: Errno.NOTDIR,
-    _host.ELOOP: Errno.LOOP,
-    _host.EACCES: Errno.ACCES,
-    _host.EPERM: Errno.PERM,
-    _host.ENAMETOOLONG: Errno.NAMETOOLONG,
-    _host.EINVAL: Errno.INVAL,
-    _host.EISDIR: Errno.ISDIR,
-    _host.EBADF: Errno.BADF,
-    _host.EEXIST: Errno.EXIST,
-    _host.EMFILE: Errno.MFILE,  # one fd per directory level is held
-    _host.ENFILE: Errno.NFILE,
-}
-
-
 def errno_from_oserror(exc: OSError) -> Errno:
     """The WASI errno for a host ``OSError`` met during resolution (EIO for any
     errno outside this module's table). Raises nothing."""
-    return _FROM_HOST.get(exc.errno or 0, Errno.IO)
+    value = _wasi_errno.from_oserror(exc)
+    try:
+        return Errno(value)
+    except ValueError:  # an errno this module does not produce
+        return Errno.IO
 
 
 @dataclass
