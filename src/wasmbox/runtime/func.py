@@ -27,6 +27,7 @@ running Wasm, and whatever a host function raised.
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Callable
 
 from ..errors import WasmboxError
@@ -198,31 +199,14 @@ def _norm(t: Any, v: Any) -> Any:
 
 def _raw_wrapper(store: StoreState, fn: Callable[..., Any],
                  caller: Caller | None = None) -> Callable[..., Any]:
-    if caller is not None:
-        return _raw_caller_wrapper(store, fn, caller)
+    if caller is not None:  # the Caller goes first (partial: C-level, no extra frame)
+        fn = partial(fn, caller)
 
     def call(*args: Any) -> Any:
         saved = store._budget
         store._budget = args[-1]  # a call back into Wasm continues from the caller's budget
         try:
             return fn(*args[:-1])
-        except (WasmboxError, RecursionError, HostError):
-            raise
-        except Exception as e:  # noqa: BLE001 - carried to the host unchanged
-            raise HostError(e) from None
-        finally:
-            store._budget = saved
-
-    return call
-
-
-def _raw_caller_wrapper(store: StoreState, fn: Callable[..., Any],
-                        caller: Caller) -> Callable[..., Any]:
-    def call(*args: Any) -> Any:
-        saved = store._budget
-        store._budget = args[-1]  # a call back into Wasm continues from the caller's budget
-        try:
-            return fn(caller, *args[:-1])
         except (WasmboxError, RecursionError, HostError):
             raise
         except Exception as e:  # noqa: BLE001 - carried to the host unchanged
