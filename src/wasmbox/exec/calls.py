@@ -50,19 +50,13 @@ class CallMixin:
         return ops
 
     def _results(self, callexpr: str, nresults: int) -> None:
+        """Emit a call (None, one value or a tuple of ``nresults``) into the result slots."""
         h = len(self.stack)
         if nresults:
             self.protect(h)
-        if nresults == 0:
-            self.emit(callexpr)
-        elif nresults == 1:
-            self.emit(f"s{h} = {callexpr}")
-            self.stack.append(slot_entry(h))
-        else:
-            names = [f"s{h + i}" for i in range(nresults)]
-            self.emit(f"{', '.join(names)} = {callexpr}")
-            for i in range(nresults):
-                self.stack.append(slot_entry(h + i))
+        self.emit(self._call_statement(callexpr, h, nresults))
+        for i in range(nresults):
+            self.stack.append(slot_entry(h + i))
 
     def emit_call(self, x: int, tail: bool = False) -> None:
         ft = self.env.func_types[x]
@@ -107,7 +101,7 @@ class CallMixin:
                 fail = f"return {self.tail_request(sub + '.tail', args)}"
             else:
                 fail = self._call_statement(f"{sub}.call({argtext}d)", len(self.stack),
-                                            len(ft.results), False)
+                                            len(ft.results))
         self.sync()
         h = len(self.stack)
         nres = len(ft.results)
@@ -118,17 +112,15 @@ class CallMixin:
             self.out.append(("else:", [fail]))
             self.live = False
             return
-        call = self._call_statement(expr, h, nres, False)
+        call = self._call_statement(expr, h, nres)
         self.out.append((test, [call]))
         self.out.append(("else:", [fail]))
         for i in range(nres):
             self.stack.append(slot_entry(h + i))
 
     @staticmethod
-    def _call_statement(expr: str, h: int, nres: int, tail: bool) -> str:
+    def _call_statement(expr: str, h: int, nres: int) -> str:
         """The statement that makes a call and puts its results in s<h>...."""
-        if tail:
-            return f"return {expr}"
         if nres == 0:
             return expr
         if nres == 1:
@@ -139,13 +131,13 @@ class CallMixin:
         """The callee of a ``call_ref``-style call whose function reference is ``ref``.
 
         Emits the null check (trap "null function reference") and returns
-        the expression to call with the arguments and ``d``. The caller has
-        popped the arguments and the reference (:meth:`_call_args` with one
-        extra operand) and synced fuel; ``return_call_ref`` can reuse it.
+        the name of the function instance (its ``.call``, or ``.tail`` for a
+        tail call). The caller has popped the arguments and the reference
+        (:meth:`_call_args` with one extra operand) and synced fuel.
         """
         self.emit(f"fx = {ref.code}")
         self.emit("if fx is None: raise Trap(C_NULL_FREF)")
-        return "fx.call"
+        return "fx"
 
     def emit_call_ref(self, typeidx: int, tail: bool = False) -> None:
         """``call_ref $t`` (``return_call_ref $t`` with ``tail``): a call through a
@@ -158,7 +150,8 @@ class CallMixin:
         self.sync()
         callee = self.ref_callee(ref)
         if tail:
-            self.emit(f"return {self.tail_request(callee[:-len('call')] + 'tail', args)}")
+            self.emit(f"return {self.tail_request(callee + '.tail', args)}")
             self.live = False
             return
-        self._results(f"{callee}({''.join(a.as_int() + ', ' for a in args)}d)", len(ft.results))
+        self._results(f"{callee}.call({''.join(a.as_int() + ', ' for a in args)}d)",
+                      len(ft.results))

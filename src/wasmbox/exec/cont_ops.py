@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .stack import EXPR, Entry, slot_entry
+from .stack import EXPR, Entry
 from .structure import Br, handlers_of
 
 
@@ -37,23 +37,9 @@ class ContMixin:
 
     stack: list[Entry]
 
-    def _results_of(self, expr: str, n: int, packed: bool = True) -> None:
-        """Put the value of ``expr`` into n result slots: a tuple of n values
-        when ``packed``, else (n == 1) the value itself."""
-        h = len(self.stack)
-        if n:
-            self.protect(h)  # type: ignore[attr-defined]
-        if n == 0:
-            if packed:  # a call: run it for its effects
-                self.emit(expr)  # type: ignore[attr-defined]
-            return
-        if n == 1 and not packed:
-            self.emit(f"s{h} = {expr}")  # type: ignore[attr-defined]
-        else:
-            names = ", ".join(f"s{h + i}" for i in range(n))
-            self.emit(f"{names}{',' if n == 1 else ''} = {expr}")  # type: ignore[attr-defined]
-        for i in range(n):
-            self.stack.append(slot_entry(h + i))
+    def _unpack(self, expr: str, n: int) -> None:
+        """The results of a runtime call that returns a tuple of n values."""
+        self._results(f"{expr}[0]" if n == 1 else expr, n)  # type: ignore[attr-defined]
 
     def _cont_call(self, n: int, extra: int) -> list[Entry]:
         """Pop n + extra operands for a runtime call that can run other code."""
@@ -71,28 +57,28 @@ class ContMixin:
         env = self.env  # type: ignore[attr-defined]
         if op == "cont.new":
             (f,) = self._cont_call(0, 1)
-            self._results_of(f"{self.use_helper('cont_new')}({f.code})", 1, False)  # type: ignore[attr-defined]
+            self._results(f"{self.use_helper('cont_new')}({f.code})", 1)  # type: ignore[attr-defined]
         elif op == "cont.bind":
             x, y = imm
             n = len(env.cont_functype(x).params) - len(env.cont_functype(y).params)
             ops = self._cont_call(n, 1)
             args, k = ops[:-1], ops[-1]
             call = f"{self.use_helper('cont_bind')}({k.code}, {self._tuple(args)})"  # type: ignore[attr-defined]
-            self._results_of(call, 1, False)
+            self._results(call, 1)  # type: ignore[attr-defined]
         elif op == "suspend":
             ft = env.tag_type(imm[0])
             args = self._cont_call(len(ft.params), 0)
             call = f"{self.use_helper('cont_suspend')}(TG{imm[0]}, {self._tuple(args)})"  # type: ignore[attr-defined]
-            self._results_of(call, len(ft.results))
+            self._unpack(call, len(ft.results))
         else:  # switch $ct $t
             x, tag = imm
             ft = env.cont_functype(x)
             ops = self._cont_call(len(ft.params) - 1, 1)
             args, k = ops[:-1], ops[-1]
-            inner = env.cont_functype(env.ref_cont_index(ft.params[-1]))
+            inner = env.cont_functype(ft.params[-1].heap)  # validated: (ref null? $ct')
             call = (f"{self.use_helper('cont_switch')}({k.code}, {self._tuple(args)}, "  # type: ignore[attr-defined]
                     f"TG{tag})")
-            self._results_of(call, len(inner.params))
+            self._unpack(call, len(inner.params))
 
     def emit_resume(self, br: Br, last: bool) -> None:
         """resume / resume_throw / resume_throw_ref (see the module docstring)."""
@@ -140,8 +126,8 @@ class ContMixin:
             cases.append((f"{r}[0] == {i}", code))
         self._dispatch(br, last, r, cases)
         # the fall-through: the continuation returned (None, one value or a tuple)
-        if ft.results:
-            self._results_of(f"{r}[1]", len(ft.results), len(ft.results) != 1)
+        if ft.results:  # (None, one value or a tuple, as a call returns them)
+            self._results(f"{r}[1]", len(ft.results))  # type: ignore[attr-defined]
 
     def _dispatch(self, br: Br, last: bool, r: str, cases: list[tuple[str, list[str]]]) -> None:
         """Emit the handler branches; the code that follows is the fall-through

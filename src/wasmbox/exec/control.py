@@ -53,7 +53,7 @@ from typing import Any
 
 from ..syntax.module import Instr
 from .stack import CONST, NAME, Entry, slot_entry
-from .structure import TRY_OPENERS, Br, Ctl
+from .structure import RESUMES, TRY_OPENERS, Br, Ctl
 
 
 class NeedFlat(Exception):
@@ -472,7 +472,7 @@ class ControlMixin:
                 self.emit_br_if(it, last)
             elif it.op == "br_on_null":
                 self.emit_br_on_null(it, last)  # type: ignore[attr-defined]
-            elif it.ins is not None:  # resume, resume_throw, resume_throw_ref
+            elif it.op in RESUMES:
                 self.emit_resume(it, last)  # type: ignore[attr-defined]
             else:  # br_on_non_null
                 self.emit_br_on_non_null(it, last)  # type: ignore[attr-defined]

@@ -184,11 +184,6 @@ class ModuleEnv:
             raise ValidationError(f"non-continuation type {type_index}")
         return self.functype(c.type_index)
 
-    @staticmethod
-    def ref_cont_index(t: object) -> int:
-        """The type index a (validated) continuation reference type names."""
-        return t.heap  # type: ignore[attr-defined,no-any-return]
-
     def func_tid(self, func_index: int) -> int:
         """Canonical type id of a function."""
         return self.type_ids[self.func_type_idx[func_index]]

@@ -301,6 +301,7 @@ def resume(k: Cont | None, args: tuple, tags: dict, stags: dict, d: int) -> tupl
     docstring). Raises Trap (null / consumed / other thread), Exhaustion,
     and whatever the continuation raises.
     """
+    # the hot path: _take and _deliver are written out here (a call each saved)
     if k is None:
         raise Trap(_NULL)
     s = k.stack

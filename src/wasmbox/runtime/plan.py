@@ -26,7 +26,6 @@ from typing import Any
 
 from ..exec import numerics
 from ..exec.env import canon_valtype
-from ..syntax.types import RefType
 from ..syntax import module as sm
 from .memory import geometry
 
@@ -60,12 +59,6 @@ def const_raw(ins: sm.Instr) -> Any:
 def const_value(expr: list[sm.Instr]) -> Any:
     """The raw value of a one-instruction constant expression, else :data:`EVAL`."""
     return const_raw(expr[0]) if len(expr) == 1 else EVAL
-
-
-def _canonical_if_indexed(t: Any, ids: list[int]) -> Any:
-    if isinstance(t, RefType) and isinstance(t.heap, int):
-        return canon_valtype(t, ids)
-    return None
 
 
 def _canonical_import(imp: sm.Import, ids: list[int]) -> Any:
@@ -114,10 +107,9 @@ class InstancePlan:
         ids = env.type_ids
         #: per import, its type in canonical form (runtime.matching.check_import's ``want``)
         self.import_types = [_canonical_import(imp, ids) for imp in m.imports]
-        #: per defined global / table, the canonical (value / element) type if it
-        #: names a type index, else None (the plain type is canonical already)
-        self.global_ctypes = [_canonical_if_indexed(gdef.type.val, ids) for gdef in m.globals]
-        self.table_ctypes = [_canonical_if_indexed(tdef.type.elem, ids) for tdef in m.tables]
+        #: per defined global / table, its (value / element) type in canonical form
+        self.global_ctypes = [canon_valtype(gdef.type.val, ids) for gdef in m.globals]
+        self.table_ctypes = [canon_valtype(tdef.type.elem, ids) for tdef in m.tables]
         self.n_imp_funcs = n_imp = env.n_imported_funcs
         self.n_funcs = n = len(env.func_types)
         self.fnames = [f"f{i}" for i in range(n)]
