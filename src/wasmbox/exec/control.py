@@ -579,6 +579,10 @@ class ControlMixin:
     def _flat_if_else(self, c: Ctl) -> None:
         # end of the then-arm: results to their slots, jump to the end label
         self.move_values(self.base[id(c)], c.nresults)
+        self.flat_jump_to_end(c)
+
+    def flat_jump_to_end(self, c: Ctl) -> None:
+        """Flat mode: jump to the end label of c (its results already in their slots)."""
         t = label_id(c.end)
         self.hits.add(t)
         self._record(t, self.rstack[-1])

@@ -297,12 +297,7 @@ class ExceptionMixin:
             for line in self.hx_switch(c.hctx):
                 self.emit(line)
             self.hcur = c.hctx
-            t = label_id(c.end)
-            self.hits.add(t)
-            self._record(t, self.rstack[-1])
-            self.sync()
-            self.emit(f"k = {t}")
-            self.live = False
+            self.flat_jump_to_end(c)
 
     def _flat_chain(self, c: Ctl, base: int) -> None:
         """This context's part of the handler chain (made while the stack is as at
