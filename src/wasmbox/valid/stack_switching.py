@@ -130,32 +130,22 @@ def _suspend(v: FuncValidator, imm: tuple[Any, ...]) -> None:
     v.vals.extend(te.results)
 
 
-@_rule("resume")
-def _resume(v: FuncValidator, imm: tuple[Any, ...]) -> None:
-    x, handlers = imm
-    ft = cont_type(v, x)
-    check_handlers(v, ft.results, handlers)
-    v.pop_vals(ft.params + (RefType(True, x),))
-    v.vals.extend(ft.results)
+def _resume_rule(operands: Any) -> Any:
+    """The rule of a resume form; ``operands(v, imm, ft)`` gives what it takes
+    below the continuation (its parameters, a tag's, or an exnref)."""
+    def rule(v: FuncValidator, imm: tuple[Any, ...]) -> None:
+        x, handlers = imm[0], imm[-1]
+        ft = cont_type(v, x)
+        takes = operands(v, imm, ft)
+        check_handlers(v, ft.results, handlers)
+        v.pop_vals(takes + (RefType(True, x),))
+        v.vals.extend(ft.results)
+    return rule
 
 
-@_rule("resume_throw")
-def _resume_throw(v: FuncValidator, imm: tuple[Any, ...]) -> None:
-    x, tag, handlers = imm
-    ft = cont_type(v, x)
-    te = v.info.tag(tag)
-    check_handlers(v, ft.results, handlers)
-    v.pop_vals(te.params + (RefType(True, x),))
-    v.vals.extend(ft.results)
-
-
-@_rule("resume_throw_ref")
-def _resume_throw_ref(v: FuncValidator, imm: tuple[Any, ...]) -> None:
-    x, handlers = imm
-    ft = cont_type(v, x)
-    check_handlers(v, ft.results, handlers)
-    v.pop_vals((EXNREF, RefType(True, x)))
-    v.vals.extend(ft.results)
+_rule("resume")(_resume_rule(lambda v, imm, ft: ft.params))
+_rule("resume_throw")(_resume_rule(lambda v, imm, ft: v.info.tag(imm[1]).params))
+_rule("resume_throw_ref")(_resume_rule(lambda v, imm, ft: (EXNREF,)))
 
 
 @_rule("switch")
