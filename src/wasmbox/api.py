@@ -29,11 +29,11 @@ from .runtime import *  # noqa: F401,F403 - the names of runtime.__all__
 from .runtime.alloc import PoolingAllocatorMetrics
 from .config import PoolingAllocationConfig
 from .runtime.store import StoreLimits
-from .host.wasi.config import WasiConfig
+from .host.wasi.config import DirPerms, FilePerms, WasiConfig
 
 #: The public names, re-exported by :mod:`wasmbox`: the runtime's objects
 #: and types (``wasmbox.runtime.__all__``) and the allocation/limits types.
 __all__ = [
     *_runtime.__all__,
-    "PoolingAllocationConfig", "PoolingAllocatorMetrics", "StoreLimits", "WasiConfig",
+    "PoolingAllocationConfig", "PoolingAllocatorMetrics", "StoreLimits", "WasiConfig", "DirPerms", "FilePerms",
 ]

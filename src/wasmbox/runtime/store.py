@@ -356,6 +356,8 @@ class Store:
         from ..host.wasi.config import WasiCtx
 
         ctx = WasiCtx(config)
+        if self._state.config.epoch_interruption:  # poll_oneoff's sleeps notice it
+            ctx.epoch = (self.engine._epoch, self._state._deadline)
         old, self._state._wasi = self._state._wasi, ctx
         if old is not None:
             old.fds.close_all()

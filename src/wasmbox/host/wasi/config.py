@@ -20,12 +20,48 @@ raised as a WasmboxError).
 """
 from __future__ import annotations
 
+import enum
 import os
 import sys
+import weakref
 from typing import Any, Callable, Iterable
 
 from ...errors import WasmboxError
-from .fdtable import BytesIn, CaptureOut, FdTable, HostFdIn, HostFdOut, NullIn, NullOut, Stream
+from .fdtable import DirEntry, FdTable, Perms
+from .streams import BytesIn, CaptureOut, HostFdIn, HostFdOut, NullIn, NullOut, Stream
+
+
+class DirPerms(enum.Enum):
+    """What a guest may do with a preopened directory (wasmtime-py's enum):
+    list and open entries (read), create/remove/rename entries (write)."""
+
+    READ_ONLY = 1
+    WRITE_ONLY = 2
+    READ_WRITE = 3
+
+
+class FilePerms(enum.Enum):
+    """What the files of a preopened directory may be opened for."""
+
+    READ_ONLY = 1
+    WRITE_ONLY = 2
+    READ_WRITE = 3
+
+
+def _perms(dir_perms: Any, file_perms: Any) -> Perms:
+    """Perms from wasmtime-py's enums, or from wasmtime-py 50's ``fs_mutable``
+    bool. Raises TypeError for anything else."""
+    if isinstance(dir_perms, bool):
+        if file_perms is not None:
+            raise TypeError("preopen_dir: fs_mutable (a bool) takes no file_perms")
+        dir_perms = file_perms = DirPerms.READ_WRITE if dir_perms else DirPerms.READ_ONLY
+        file_perms = FilePerms(dir_perms.value)
+    if file_perms is None:
+        file_perms = FilePerms.READ_WRITE
+    if not isinstance(dir_perms, DirPerms) or not isinstance(file_perms, FilePerms):
+        raise TypeError("preopen_dir: expected DirPerms and FilePerms (or a bool fs_mutable)")
+    return Perms(bool(dir_perms.value & 1), bool(dir_perms.value & 2),
+                 bool(file_perms.value & 1), bool(file_perms.value & 2))
 
 
 class WasiConfig:
@@ -38,6 +74,7 @@ class WasiConfig:
         self._stdout: tuple[str, Any] = ("null", None)
         self._stderr: tuple[str, Any] = ("null", None)
         self._captured = {"stdout": bytearray(), "stderr": bytearray()}
+        self._preopens: list[tuple[str, str, Perms]] = []
 
     # -- arguments and environment -------------------------------------------
     @property
@@ -74,6 +111,28 @@ class WasiConfig:
     def inherit_env(self) -> None:
         """Give the guest this process's environment."""
         self._env = list(os.environ.items())
+
+    # -- preopened directories ------------------------------------------------
+    def preopen_dir(self, path: Any, guest_path: str, dir_perms: Any = DirPerms.READ_WRITE,
+                    file_perms: Any = None, *, fs_mutable: bool | None = None) -> None:
+        """Let the guest reach the host directory ``path`` as ``guest_path``
+        (its descriptors 3, 4, ... in the order of these calls), with what
+        ``dir_perms`` and ``file_perms`` allow (default: everything). As in
+        wasmtime-py 50, a bool third argument (or ``fs_mutable=``) means
+        read-write (True) or read-only (False) for both.
+
+        Raises WasmboxError when ``path`` is not a directory, TypeError for
+        bad permissions or a guest path that is not a str.
+        """
+        if fs_mutable is not None:
+            dir_perms = bool(fs_mutable)
+        perms = _perms(dir_perms, file_perms)
+        if not isinstance(guest_path, str):
+            raise TypeError("preopen_dir: guest_path must be a str")
+        host = os.fspath(path)
+        if not os.path.isdir(host):
+            raise WasmboxError(f"WASI: cannot preopen {host!r}: not a directory")
+        self._preopens.append((host, guest_path, perms))
 
     # -- stdio ----------------------------------------------------------------
     def inherit_stdin(self) -> None:
@@ -171,3 +230,13 @@ class WasiCtx:
                                config._out_stream("stderr"))
         except OSError as e:
             raise WasmboxError(f"WASI: cannot open {e.filename}: {e.strerror or e}") from None
+        #: key of the inode numbers shown to the guest (host inodes stay hidden)
+        self.ino_key = os.urandom(16)
+        weakref.finalize(self, FdTable.close_all, self.fds)
+        for host, guest, perms in config._preopens:
+            try:
+                fd = os.open(host, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+            except OSError as e:
+                self.fds.close_all()
+                raise WasmboxError(f"WASI: cannot preopen {host}: {e.strerror or e}") from None
+            self.fds.add(DirEntry(fd, perms, guest.encode("utf-8", "replace")))

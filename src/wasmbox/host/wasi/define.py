@@ -4,11 +4,12 @@ Each function is a raw host function with the caller (see
 :meth:`wasmbox.runtime.func.Func.raw_host`): per call it finds the store's
 :class:`~wasmbox.host.wasi.config.WasiCtx` and the calling instance's
 exported ``memory`` and runs the implementation on the memory's current
-bytes. A :class:`~wasmbox.host.wasi.guestmem.Fault` becomes EFAULT and a
-host OSError its WASI errno; nothing else is caught.
+bytes. A :class:`~wasmbox.host.wasi.guestmem.Fault` becomes EFAULT, a
+:class:`~wasmbox.host.wasi.fdtable.WasiError` or sandbox refusal its errno
+and a host OSError its WASI errno; nothing else is caught.
 
-Only the functions listed in :data:`MODULES` are defined; importing any
-other preview1 function fails to link with "unknown import".
+All 46 functions of preview1 are defined (:data:`FUNCS`); a name outside
+it fails to link with "unknown import".
 
 Raises (at call time) :class:`~wasmbox.errors.Trap` when the caller exports
 no memory, :class:`~wasmbox.errors.WasmboxError` when the store has no WASI
@@ -22,15 +23,17 @@ from typing import Any, Callable
 from ...errors import Trap, TrapCode, WasmboxError
 from ...runtime.linker import Linker, _HostDef
 from ...runtime.types import FuncType, ValType
-from . import args, clocks, proc, stdio
+from . import args, clocks, fds, paths, poll, proc
 from .errno import EFAULT, from_oserror
+from .fdtable import WasiError
 from .guestmem import Fault
+from .sandbox import WasiPathError
 
 WASI_MODULE = "wasi_snapshot_preview1"
 
 #: the implemented functions: name -> (param letters: i = i32, I = i64; function)
 FUNCS: dict[str, tuple[str, Callable[..., Any]]] = {
-    **args.FUNCS, **clocks.FUNCS, **stdio.FUNCS, **proc.FUNCS,
+    **args.FUNCS, **clocks.FUNCS, **fds.FUNCS, **paths.FUNCS, **poll.FUNCS, **proc.FUNCS,
 }
 
 _VT = {"i": ValType.i32, "I": ValType.i64}
@@ -51,6 +54,8 @@ def _bind(state: Any, fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(ctx, mem.buf, *a)
         except Fault:
             return EFAULT
+        except (WasiError, WasiPathError) as e:
+            return int(e.errno)
         except OSError as e:
             return from_oserror(e)
 
