@@ -5,8 +5,9 @@ Subcommands::
     wasmbox wat2wasm IN.wat [-o OUT.wasm]     text -> binary
     wasmbox wasm2wat IN.wasm [-o OUT.wat]     binary -> text
     wasmbox wast [--parse-only] [--suite NAME]... [FILE...] [--json OUT] [-j N]
-    wasmbox run [--env NAME[=VALUE]]... [--invoke NAME] [--fuel N] [--timeout S] [-W F]
-                FILE [ARGS...]                 run a WASI command (or --invoke NAME)
+    wasmbox run [--dir HOST[::GUEST]]... [--env NAME[=VALUE]]... [--invoke NAME]
+                [--fuel N] [--timeout S] [-W F] FILE [ARGS...]
+                                               run a WASI command (or --invoke NAME)
     wasmbox inspect FILE [--python FUNC [--consume-fuel] [--epoch-interruption]]
 
 Errors are printed as one line (``wasmbox: <kind>: <message>``) on stderr
@@ -212,6 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file", help=".wasm or .wat file")
     s.add_argument("--invoke", metavar="NAME",
                    help="exported function to call (default: the WASI command's _start)")
+    s.add_argument("--dir", action="append", default=[], metavar="HOST[::GUEST]",
+                   help="let the program reach host directory HOST, read-write, as GUEST "
+                        "(default: HOST as written); repeatable")
     s.add_argument("--env", action="append", default=[], metavar="NAME[=VALUE]",
                    help="give the program this environment variable (NAME alone: the host's value)")
     s.add_argument("args", nargs="*",
@@ -281,7 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 #: ``run``'s options that take a value (the rest take none)
-_RUN_VALUED = ("--invoke", "--env", "--fuel", "--timeout", "-W", "--wasm")
+_RUN_VALUED = ("--invoke", "--dir", "--env", "--fuel", "--timeout", "-W", "--wasm")
 
 
 def _leading_options(tokens: list[str]) -> int:

@@ -139,7 +139,9 @@ TRAP_STATUS = 134
 def wasi_config(args: argparse.Namespace) -> Any:
     """The WasiConfig of ``run``: argv = [FILE as given, *ARGS], exactly the
     ``--env`` variables (``NAME`` alone: the host's value, skipped when the
-    host has none), inherited stdio. Raises CliError for an empty NAME."""
+    host has none), the ``--dir`` preopens (read-write; ``HOST::GUEST``, or
+    HOST as the guest's name too), inherited stdio. Raises CliError for an
+    empty NAME or a --dir that is not a directory."""
     import os
 
     from .. import WasiConfig
@@ -157,6 +159,13 @@ def wasi_config(args: argparse.Namespace) -> Any:
             value = os.environ[name]
         env.append((name, value))
     cfg.env = env
+    for item in args.dir:
+        host, sep, guest = item.partition("::")
+        if not host or (sep and not guest):
+            raise CliError(f"--dir {item!r}: expected HOST or HOST::GUEST")
+        if not os.path.isdir(host):
+            raise CliError(f"--dir {item!r}: {host!r} is not a directory")
+        cfg.preopen_dir(host, guest if sep else host)
     cfg.inherit_stdin()
     cfg.inherit_stdout()
     cfg.inherit_stderr()

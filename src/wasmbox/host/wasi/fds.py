@@ -5,7 +5,7 @@ calls the descriptor's :class:`~wasmbox.host.wasi.fdtable.Entry`, which
 answers with wasmtime's errno when an operation does not apply (a missing
 fd is EBADF, seeking a stream ESPIPE, ...). Values outside an enum or a
 flags set of the witx (whence, advice, fstflags, fdflags) trap, as in
-wasmtime. Raises Fault (EFAULT) for a bad pointer, WasiError for an errno,
+wasmtime, before the descriptor is looked at. Raises Fault (EFAULT) for a bad pointer, WasiError for an errno,
 OSError from the host (mapped by the binding), Trap for a bad enum value.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ import time
 
 from ...errors import Trap, TrapCode
 from .errno import EBADF, EINVAL, ENAMETOOLONG, SUCCESS
-from .fdtable import DirEntry, WasiError, filetype_of
+from .fdtable import ALL_RIGHTS, DirEntry, WasiError, filetype_of
 from .guestmem import check, gather, iovecs, scatter, set_bytes, set_u32, set_u64
 
 _FDSTAT = struct.Struct("<BxHxxxxQQ")
@@ -79,9 +79,9 @@ def fd_pread(ctx, m: memoryview, fd: int, iovs: int, count: int, offset: int,
 
 
 def fd_seek(ctx, m: memoryview, fd: int, offset: int, whence: int, out: int) -> int:
-    e = ctx.fds.get(fd)
     if whence > 2:
         raise bad_value("whence")
+    e = ctx.fds.get(fd)
     check(m, out, 8)
     set_u64(m, out, e.seek(signed64(offset), whence))
     return SUCCESS
@@ -115,14 +115,20 @@ def fd_fdstat_get(ctx, m: memoryview, fd: int, out: int) -> int:
 
 
 def fd_fdstat_set_flags(ctx, m: memoryview, fd: int, flags: int) -> int:
-    e = ctx.fds.get(fd)
     if flags >= 32:
         raise bad_value("fdflags")
-    e.set_flags(flags)
+    ctx.fds.get(fd).set_flags(flags)
     return SUCCESS
 
 
+def check_rights(*rights: int) -> None:
+    """Trap for a rights value with bits outside the witx's 30 (as wasmtime)."""
+    if any(r > ALL_RIGHTS for r in rights):
+        raise bad_value("rights")
+
+
 def fd_fdstat_set_rights(ctx, m: memoryview, fd: int, base: int, inheriting: int) -> int:
+    check_rights(base, inheriting)
     ctx.fds.get(fd).set_rights()
     return SUCCESS
 
@@ -196,6 +202,8 @@ def new_times(current: os.stat_result | None, atim: int, mtim: int, flags: int) 
 
 def fd_filestat_set_times(ctx, m: memoryview, fd: int, atim: int, mtim: int,
                           flags: int) -> int:
+    if flags >= 16:
+        raise bad_value("fstflags")
     e = ctx.fds.get(fd)
     current = e.stat()
     a, mt = new_times(current, atim, mtim, flags)
@@ -205,10 +213,9 @@ def fd_filestat_set_times(ctx, m: memoryview, fd: int, atim: int, mtim: int,
 
 # -- hints ---------------------------------------------------------------------
 def fd_advise(ctx, m: memoryview, fd: int, offset: int, length: int, advice: int) -> int:
-    e = ctx.fds.get(fd)
     if advice > 5:
         raise bad_value("advice")
-    e.advise(offset, length, advice)
+    ctx.fds.get(fd).advise(offset, length, advice)
     return SUCCESS
 
 

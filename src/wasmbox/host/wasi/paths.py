@@ -21,7 +21,7 @@ import os
 import stat
 
 from .errno import EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTSUP, EPERM, SUCCESS
-from .fds import bad_value, new_times, pack_filestat
+from .fds import bad_value, check_rights, new_times, pack_filestat
 from .fdtable import (FDFLAG_APPEND, FDFLAG_DSYNC, FDFLAG_NONBLOCK, FDFLAG_RSYNC, FDFLAG_SYNC,
                       RIGHT_FD_READ, RIGHT_FD_WRITE, DirEntry, FileEntry, WasiError,
                       filetype_of)
@@ -53,6 +53,7 @@ def path_open(ctx, m: memoryview, fd: int, dirflags: int, path: int, n: int, ofl
         raise bad_value("oflags")
     if fdflags >= 32:
         raise bad_value("fdflags")
+    check_rights(base, inheriting)
     d = _dir(ctx, fd)
     raw = get_bytes(m, path, n)
     check(m, out, 4)
@@ -205,11 +206,10 @@ def path_filestat_get(ctx, m: memoryview, fd: int, flags: int, path: int, n: int
 def path_filestat_set_times(ctx, m: memoryview, fd: int, flags: int, path: int, n: int,
                             atim: int, mtim: int, fstflags: int) -> int:
     follow = _lookup(flags)
-    d = _dir(ctx, fd)
-    raw = get_bytes(m, path, n)
     if fstflags >= 16:
         raise bad_value("fstflags")
-    d.require(mutate=True)
+    d = _dir(ctx, fd, mutate=True)
+    raw = get_bytes(m, path, n)
     with resolve(d.fd, raw, follow=follow) as r:
         current = os.stat(r.name, dir_fd=r.parent_fd, follow_symlinks=False)
         times = new_times(current, atim, mtim, fstflags)

@@ -17,7 +17,14 @@ def proc_exit(ctx, m: memoryview, code: int) -> None:
     raise ExitTrap(code)
 
 
+def _flags(value: int, limit: int, what: str) -> None:
+    """Trap for a value outside its witx enum or flags (as wasmtime)."""
+    if value >= limit:
+        raise Trap(TrapCode.HOST, f"invalid {what} value")
+
+
 def proc_raise(ctx, m: memoryview, sig: int) -> int:
+    _flags(sig, 31, "signal")
     return ENOTSUP
 
 
@@ -30,11 +37,13 @@ def _sock(ctx, fd: int) -> int:
 
 
 def sock_accept(ctx, m: memoryview, fd: int, flags: int, out: int) -> int:
+    _flags(flags, 32, "fdflags")
     return _sock(ctx, fd)
 
 
 def sock_recv(ctx, m: memoryview, fd: int, iovs: int, n: int, flags: int, out_n: int,
               out_flags: int) -> int:
+    _flags(flags, 4, "riflags")
     return _sock(ctx, fd)
 
 
@@ -43,6 +52,7 @@ def sock_send(ctx, m: memoryview, fd: int, iovs: int, n: int, flags: int, out: i
 
 
 def sock_shutdown(ctx, m: memoryview, fd: int, how: int) -> int:
+    _flags(how, 4, "sdflags")
     return _sock(ctx, fd)
 
 
