@@ -195,3 +195,45 @@ def test_deliberate_deviations(tmp_path, key: tuple[str, str]) -> None:
     theirs, ours = DEVIATIONS[key]
     assert call_one(wasmtime, tmp_path, name, SIGNATURES[name], args) == theirs
     assert call_one(wasmbox, tmp_path, name, SIGNATURES[name], args) == ours
+
+
+TTY_RUNNER = """
+import sys
+W = __import__(sys.argv[1])
+engine = W.Engine(); store = W.Store(engine); cfg = W.WasiConfig()
+cfg.inherit_stdin(); cfg.inherit_stdout(); cfg.inherit_stderr(); store.set_wasi(cfg)
+linker = W.Linker(engine); linker.define_wasi()
+module = W.Module(engine, open(sys.argv[2], "rb").read())
+linker.instantiate(store, module).exports(store)["_start"](store)
+"""
+
+
+def on_a_terminal(engine: str) -> bytes:
+    """What ttystat.wasm prints when stdio is a pseudo-terminal."""
+    import subprocess
+    import sys
+
+    main, sub = os.openpty()
+    try:
+        p = subprocess.Popen([sys.executable, "-c", TTY_RUNNER, engine, str(DATA / "ttystat.wasm")],
+                             stdin=sub, stdout=sub, stderr=sub)
+        os.close(sub)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(main, 4096)
+            except OSError:  # EIO once the child has closed the terminal
+                break
+            if not chunk:
+                break
+            out += chunk
+        assert p.wait(timeout=60) == 0, out
+        return out
+    finally:
+        os.close(main)
+
+
+def test_a_terminal_is_a_character_device_as_in_wasmtime() -> None:
+    ours = on_a_terminal("wasmbox")
+    assert ours == on_a_terminal("wasmtime")
+    assert ours.count(b"type=2") == 3 and ours.count(b"isatty=1") == 3, ours

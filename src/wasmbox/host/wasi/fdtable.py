@@ -7,7 +7,7 @@ modules only decode guest memory and call them). Three kinds:
 
 * :class:`StreamEntry`: stdin, stdout, stderr (0, 1, 2), backed by a
   :class:`~wasmbox.host.wasi.streams.Stream` the host configured; file type
-  ``unknown``, rights ``fd_read`` or ``fd_write``; seeking is ``ESPIPE``,
+  ``character_device`` on a terminal and ``unknown`` otherwise, rights ``fd_read`` or ``fd_write``; seeking is ``ESPIPE``,
   every file operation ``EBADF``.
 * :class:`FileEntry`: a regular file (or other non-directory) opened with
   ``path_open``; a host descriptor opened read, write or both.
@@ -158,6 +158,11 @@ class StreamEntry(Entry):
     def __init__(self, stream: Stream, rights: int) -> None:
         self.stream = stream
         self._rights = rights
+        fd = stream.host_fd()
+        if fd is not None and os.isatty(fd):
+            # as wasmtime: a terminal is a character device, which is what
+            # makes the guest's libc line-buffer it (isatty)
+            self.filetype = FILETYPE_CHARACTER_DEVICE
 
     def rights(self) -> tuple[int, int]:
         return self._rights, self._rights
