@@ -237,3 +237,51 @@ def test_a_terminal_is_a_character_device_as_in_wasmtime() -> None:
     ours = on_a_terminal("wasmbox")
     assert ours == on_a_terminal("wasmtime")
     assert ours.count(b"type=2") == 3 and ours.count(b"isatty=1") == 3, ours
+
+
+PATH_OPEN = "i32 i32 i32 i32 i32 i64 i64 i32 i32"
+# (function, param types, arguments) on fd 4, a file "f" created read-write
+ON_A_FILE = [
+    ("fd_pread", "i32 i32 i32 i64 i32", "4 200 1 -1 300"),
+    ("fd_pwrite", "i32 i32 i32 i64 i32", "4 200 1 -1 300"),
+    ("fd_filestat_set_size", "i32 i64", "4 -1"),
+    ("fd_advise", "i32 i64 i64 i32", "4 -1 -1 0"),
+    ("fd_seek", "i32 i64 i32 i32", "4 -9223372036854775808 1 304"),
+    ("fd_filestat_set_times", "i32 i64 i64 i32", "4 -1 -1 5"),
+    ("fd_allocate", "i32 i64 i64", "4 -1 -1"),
+    ("fd_readdir", "i32 i32 i32 i64 i32", "3 400 100 -1 300"),
+]
+
+
+def call_on_file(W, tmp: Path, name: str, params: str, args: str) -> object:
+    consts = " ".join(f"({t}.const {a})" for t, a in zip(params.split(), args.split()))
+    wat = f'''(module
+      (import "wasi_snapshot_preview1" "{name}" (func $f (param {params}) (result i32)))
+      (import "wasi_snapshot_preview1" "path_open" (func $open (param {PATH_OPEN}) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 0) "f") (data (i32.const 200) "\\d0\\00\\00\\00\\01\\00\\00\\00")
+      (func (export "go") (result i32)
+        (drop (call $open (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 1)
+                          (i64.const 0x46) (i64.const 0) (i32.const 0) (i32.const 100)))
+        {consts} (call $f)))'''
+    engine = W.Engine()
+    store = W.Store(engine)
+    cfg = W.WasiConfig()
+    cfg.preopen_dir(str(tmp), "/s", True)
+    store.set_wasi(cfg)
+    linker = W.Linker(engine)
+    linker.define_wasi()
+    inst = linker.instantiate(store, W.Module(engine, wat))
+    try:
+        return inst.exports(store)["go"](store)
+    except (W.Trap, wasmtime.WasmtimeError):
+        return "trap"
+
+
+@pytest.mark.parametrize("name,params,args", ON_A_FILE, ids=[c[0] for c in ON_A_FILE])
+def test_offsets_past_the_host_are_errnos_as_in_wasmtime(tmp_path, name, params, args) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    ours = call_on_file(wasmbox, tmp_path / "a", name, params, args)
+    assert ours == call_on_file(wasmtime, tmp_path / "b", name, params, args)
+    assert ours != "trap"

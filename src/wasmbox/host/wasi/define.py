@@ -6,7 +6,9 @@ Each function is a raw host function with the caller (see
 exported ``memory`` and runs the implementation on the memory's current
 bytes. A :class:`~wasmbox.host.wasi.guestmem.Fault` becomes EFAULT, a
 :class:`~wasmbox.host.wasi.fdtable.WasiError` or sandbox refusal its errno
-and a host OSError its WASI errno; nothing else is caught.
+a host OSError its WASI errno, and a value the host call cannot take
+(OverflowError, ValueError: a 64-bit offset past the host's off_t) EINVAL,
+as in wasmtime; nothing else is caught.
 
 All 46 functions of preview1 are defined (:data:`FUNCS`); a name outside
 it fails to link with "unknown import".
@@ -24,7 +26,7 @@ from ...errors import Trap, TrapCode, WasmboxError
 from ...runtime.linker import Linker, _HostDef
 from ...runtime.types import FuncType, ValType
 from . import args, clocks, fds, paths, poll, proc
-from .errno import EFAULT, from_oserror
+from .errno import EFAULT, EINVAL, from_oserror
 from .fdtable import WasiError
 from .guestmem import Fault
 from .sandbox import WasiPathError
@@ -56,6 +58,8 @@ def _bind(state: Any, fn: Callable[..., Any]) -> Callable[..., Any]:
             return EFAULT
         except (WasiError, WasiPathError) as e:
             return int(e.errno)
+        except (OverflowError, ValueError):  # an offset or size the host cannot take
+            return EINVAL
         except OSError as e:
             return from_oserror(e)
 
