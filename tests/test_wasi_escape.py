@@ -252,6 +252,40 @@ def test_strace_rules(tmp_path, line: str, rule) -> None:
         assert bad and bad[0].startswith(rule), bad
 
 
+LEAKY_HOST = """
+import os, sys
+sandbox = sys.argv[1]
+open(sys.argv[2], "rb").close()                      # "the guest starts"
+fd = os.open(sandbox, os.O_RDONLY | os.O_DIRECTORY)
+for path in ("../outside/secret", "link_rel_out/secret"):
+    try:
+        os.close(os.open(path, os.O_RDONLY, dir_fd=fd))
+    except OSError:
+        pass
+os.close(os.open("inside.txt", os.O_RDONLY | os.O_NOFOLLOW, dir_fd=fd))   # the safe way
+os.stat("link_abs_out", dir_fd=fd)                   # follows a link out
+os.readlink(os.path.join(sandbox, "link_rel_out"))   # an absolute path into the sandbox
+"""
+
+
+def test_strace_catches_a_leaky_host(tmp_path) -> None:
+    """End to end: a host that resolves guest paths naively is caught, once per mistake."""
+    base = tmp_path / "tree"
+    fresh_tree(base, make_tree)
+    sandbox, marker = base / "sandbox", tmp_path / "p.wasm"
+    marker.write_bytes(b"")
+    p = S.run_traced([sys.executable, "-c", LEAKY_HOST, str(sandbox), str(marker)], tmp_path / "log",
+                     cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    bad = S.violations(tmp_path / "log", base, sandbox, marker, tmp_path)
+    assert any("../outside/secret" in b and b.startswith("rule 2") for b in bad), bad
+    assert any("link_rel_out/secret" in b and b.startswith("rule 2") for b in bad), bad
+    assert any("link_abs_out" in b and b.startswith("rule 2") for b in bad), bad
+    assert any(b.startswith("rule 1 (descriptor)") and "outside/secret" in b for b in bad), bad
+    assert any(b.startswith("rule 3 (absolute into the sandbox)") for b in bad), bad
+    assert not any("inside.txt" in b for b in bad), bad
+
+
 def test_strace_is_required(monkeypatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(AssertionError, match="strace is not installed"):
