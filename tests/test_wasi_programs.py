@@ -1,5 +1,5 @@
 """Real WASI programs on real directory trees: the C programs in
-tests/data/wasi (files.c, dirs.c, readonly.c, sleep.c, argsenv.c) run in
+tests/data/wasi (files.c, dirs.c, readonly.c, sleep.c, stdiofs.c, argsenv.c) run in
 wasmtime-py 50 and in wasmbox, each engine on its own fresh tree with the
 program's directory preopened as /sandbox.
 
@@ -34,6 +34,7 @@ PROGRAMS = {
     "dirs": {},
     "readonly": {"setup": readonly_tree, "mutable": False},
     "sleep": {"stdin": b"x"},
+    "stdiofs": {},
 }
 
 
@@ -79,7 +80,10 @@ def test_files_in_wasmtime(reference) -> None:
         "open dir rdwr": "EISDIR", "open dir rdonly": "ok", "read dir fd": "EBADF",
         "dir fd is dir": "1", "creat with trailing slash": "EISDIR",
         "fd set_times atim+atim_now": "28", "utimensat bad nsec": "EINVAL",
-        "utimensat missing": "ENOENT",
+        "utimensat missing": "ENOENT", "sparse size": "size 5000000001 reg=1",
+        "pread at 5e9": '1 "Z"', "seek end": "8589934593", "isatty file": "0 ENOTTY",
+        "pread b (now a)": '4 "AAAA"', "tell b (a's position)": "4", "write a (gone)": "EBADF",
+        "renumber b -> 1000 (not open)": "8", "renumber 1000 -> b": "8",
     }
     assert {k: a.get(k) for k in expect} == expect
     lines = run.lines()
@@ -132,13 +136,32 @@ def test_dirs_in_wasmtime(reference) -> None:
         "stat a/b after unlink dl": "dir", "lstat sl2.hard": "link size 1 nlink 2",
         "many entries": "304", "after rewinddir": "304",
         "empty dir": "2 [..:d .:d]", "a": "4 [..:d .:d b:d up:l]", "opendir file": "ENOTDIR",
-        "getcwd": "/sandbox/a/..", "chdir f": "ENOTDIR",
+        "getcwd": "/sandbox/a/..", "chdir f": "ENOTDIR", "creat 255-byte name": "ok",
+        "creat 256-byte name": "ENAMETOOLONG", "creat bad UTF-8 name": "EILSEQ",
+        "names": "15 [#hash:f -dash:f ...:f ..:d ..dots:f .:d .hidden:f back\\x5cslash:f "
+                 "caf\\xc3\\xa9:f new\\x0aline:f q'uote:f sp\\x20ace:f tab\\x09here:f x.:f "
+                 "\\xe6\\x97\\xa5\\xe6\\x9c\\xac:f]",
     }
     assert {k: a.get(k) for k in expect} == expect
     assert "after 120: 184 left, seekdir resumes the same: 1, matches first pass: 1" in run.lines()
     assert sum(1 for k in tree if k.startswith("sandbox/many/n")) == 300
     assert tree["sandbox/missing"] == ("file", 0o644, b"")      # created through the dangling link
     assert tree["sandbox/sl2.hard"] == ("link", "f") and tree["sandbox/a/up"] == ("link", "../f")
+
+
+def test_stdiofs_in_wasmtime(reference) -> None:
+    run, tree, _ = reference("stdiofs")
+    assert run.status == 0 and run.err == b""
+    assert run.lines()[1:] == [
+        "rows 500 odd 250 sum 155937.50 eof 1", "ftell at end: 7552", "fseek 10: 0 ftell 10",
+        "getc '0' ungetc '#' getc '#'", "after rewind: 0,even,0.00", "a+ first line: X,even,0.00",
+        "copied 7562 bytes, same: 1", "rename notes: 0", "remove missing: -1 ENOENT", "remove dir: -1",
+        "remove empty dir: 0", "fopen dir for writing: EISDIR", "fopen missing: ENOENT", "copy/",
+        "  NOTES file 6 10907258", "  deeper/", "    table.bak file 7562 f6bcdb84",
+        "  latest link 0 00000000", "table.csv file 7562 f6bcdb84", "walk: 4 files", "done"]
+    table = tree["sandbox/table.csv"][2]
+    assert table.startswith(b"X,even,0.00\n") and table.endswith(b"499,odd,62!!!!\ntail line\n")
+    assert tree["sandbox/copy/deeper/table.bak"] == tree["sandbox/table.csv"]
 
 
 def test_readonly_in_wasmtime(reference) -> None:

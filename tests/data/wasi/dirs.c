@@ -60,7 +60,12 @@ static void list(const char *label, const char *path) {
     closedir(d);
     qsort(names, n, sizeof *names, cmp);
     printf("%s: %d [", label, n);
-    for (int i = 0; i < n; i++) { printf("%s%s", i ? " " : "", names[i]); free(names[i]); }
+    for (int i = 0; i < n; i++) {
+        printf("%s", i ? " " : "");
+        for (const unsigned char *p = (const unsigned char *)names[i]; *p; p++)
+            if (*p > 32 && *p < 127 && *p != '\\') putchar(*p); else printf("\\x%02x", *p);
+        free(names[i]);
+    }
     printf("]\n");
 }
 
@@ -218,6 +223,31 @@ static void big_dir(void) {
     list("opendir missing", "missing");
 }
 
+/* Names: the longest one, one byte longer, UTF-8, spaces and control bytes. */
+static void names(void) {
+    char name[300];
+    memset(name, 'n', 255);
+    name[255] = 0;
+    int fd = CHECK("creat 255-byte name", open(name, O_CREAT | O_WRONLY, 0644));
+    close(fd);
+    name[255] = 'n';
+    name[256] = 0;
+    CHECK("creat 256-byte name", open(name, O_CREAT | O_WRONLY, 0644));
+    CHECK("mkdir 256-byte name", mkdir(name, 0755));
+    const char *odd[] = {"sp ace", "tab\there", "new\nline", "caf\xc3\xa9", "\xe6\x97\xa5\xe6\x9c\xac",
+                         "-dash", "#hash", "q'uote", "back\\slash", ".hidden", "..dots", "...", "x."};
+    mkdir("names", 0755);
+    for (unsigned i = 0; i < sizeof odd / sizeof *odd; i++) {
+        snprintf(name, sizeof name, "names/%s", odd[i]);
+        put(name, odd[i]);
+    }
+    CHECK("creat bad UTF-8 name", open("names/\xff\xfe", O_CREAT | O_WRONLY, 0644));
+    list("names", "names");
+    cat("read names/caf\xc3\xa9", "names/caf\xc3\xa9");
+    struct stat s;
+    CHECK("stat names/... (a file)", stat("names/...", &s));
+}
+
 static void cwd(void) {
     char buf[256];
     printf("getcwd: %s\n", getcwd(buf, sizeof buf) ? buf : errname(errno));
@@ -237,6 +267,7 @@ int main(int argc, char **argv) {
     renames();
     links();
     big_dir();
+    names();
     cwd();
     printf("done\n");
     return 0;

@@ -194,6 +194,35 @@ static void open_flags(void) {
     CHECK("creat empty name", open("", O_CREAT | O_WRONLY, 0644));
 }
 
+/* Offsets past 4 GiB (a sparse file, truncated again), isatty, and
+   fd_renumber (wasi-libc has no dup2; the WASI call is used directly). */
+static void big_offsets_and_renumber(void) {
+    int fd = open("sparse", O_CREAT | O_RDWR | O_TRUNC, 0644);
+    VALUE("seek 5e9", lseek(fd, 5000000000LL, SEEK_SET));
+    VALUE("write at 5e9", write(fd, "Z", 1));
+    show_size("sparse size", fd);
+    show_bytes("pread at 5e9", buf, pread(fd, buf, 10, 5000000000LL));
+    VALUE("pwrite at 2^33", pwrite(fd, "W", 1, 1LL << 33));
+    VALUE("seek end", lseek(fd, 0, SEEK_END));
+    CHECK("ftruncate 0", ftruncate(fd, 0));
+    errno = 0;
+    printf("isatty file: %d %s\n", isatty(fd), errname(errno));
+    int a = open("ren-a", O_CREAT | O_RDWR | O_TRUNC, 0644), b = open("ren-b", O_CREAT | O_RDWR | O_TRUNC, 0644);
+    write(a, "AAAA", 4);
+    write(b, "BBBB", 4);
+    VALUE("renumber a -> b", __wasi_fd_renumber(a, b));
+    show_bytes("pread b (now a)", buf, pread(b, buf, 10, 0));
+    VALUE("tell b (a's position)", lseek(b, 0, SEEK_CUR));
+    CHECK("write a (gone)", write(a, "x", 1));
+    VALUE("renumber b -> b", __wasi_fd_renumber(b, b));
+    VALUE("renumber b -> 1000 (not open)", __wasi_fd_renumber(b, 1000));
+    VALUE("renumber 1000 -> b", __wasi_fd_renumber(1000, b));
+    show_bytes("pread b still", buf, pread(b, buf, 10, 0));
+    close(b);
+    close(fd);
+    unlink("sparse");
+}
+
 static void times(void) {
     struct stat st;
     int fd = open("t", O_CREAT | O_RDWR, 0644);
@@ -254,6 +283,7 @@ int main(int argc, char **argv) {
     vectors();
     append_and_fcntl();
     open_flags();
+    big_offsets_and_renumber();
     times();
     printf("done\n");
     return 0;

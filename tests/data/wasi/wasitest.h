@@ -68,8 +68,9 @@ static void show_bytes(const char *label, const char *p, long n) {
 }
 
 /* Debian ships no compiler-rt builtins for wasm32, and wasi-libc's
-   futimens/utimensat need the 128-bit overflow-checking multiply. This one
-   works on 32-bit limbs so that it needs no other 128-bit helper. */
+   futimens/utimensat need the 128-bit overflow-checking multiply (and scanf
+   the plain one). These work on 32-bit limbs so that they need no other
+   128-bit helper. */
 typedef union { __int128 v; uint64_t h[2]; } wide_;
 
 static void limbs_(const wide_ *w, uint64_t out[4]) {
@@ -80,6 +81,26 @@ static void limbs_(const wide_ *w, uint64_t out[4]) {
 static void negate_(wide_ *w) {
     w->h[0] = ~w->h[0]; w->h[1] = ~w->h[1];
     if (++w->h[0] == 0) w->h[1]++;
+}
+
+/* The low 128 bits of a * b (wasi-libc's integer scanf needs it). */
+__int128 __multi3(__int128 a, __int128 b) {
+    wide_ x = {a}, y = {b};
+    uint64_t p[4], q[4], r[4] = {0};
+    limbs_(&x, p);
+    limbs_(&y, q);
+    for (int i = 0; i < 4; i++) {
+        uint64_t carry = 0;
+        for (int j = 0; i + j < 4; j++) {
+            uint64_t t = p[i] * q[j] + r[i + j] + carry;
+            r[i + j] = t & 0xffffffffu;
+            carry = t >> 32;
+        }
+    }
+    wide_ m;
+    m.h[0] = r[0] | (r[1] << 32);
+    m.h[1] = r[2] | (r[3] << 32);
+    return m.v;
 }
 
 __int128 __muloti4(__int128 a, __int128 b, int *overflow) {
