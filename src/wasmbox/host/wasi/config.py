@@ -212,9 +212,19 @@ class WasiConfig:
         return NullIn()
 
 
+def _encode_one(s: str) -> bytes:
+    """UTF-8; a host argument Python decoded with surrogateescape (bytes that
+    are not UTF-8) gets its original bytes back, any other lone surrogate
+    becomes ``?``."""
+    try:
+        return s.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "replace")
+
+
 def _encode(strings: Iterable[str]) -> list[bytes]:
-    """NUL-terminated UTF-8 (a lone surrogate from the host is written as U+FFFD)."""
-    return [s.encode("utf-8", "replace") + b"\0" for s in strings]
+    """NUL-terminated (see :func:`_encode_one`)."""
+    return [_encode_one(s) + b"\0" for s in strings]
 
 
 class WasiCtx:

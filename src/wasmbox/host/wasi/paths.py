@@ -78,6 +78,8 @@ def path_open(ctx, m: memoryview, fd: int, dirflags: int, path: int, n: int, ofl
         flags |= os.O_NONBLOCK
     with resolve(d.fd, raw, follow=follow) as r:
         if r.trailing_slash:
+            if oflags & OFLAG_CREAT:
+                return EISDIR  # creating "name/": wasmtime (and Linux) say EISDIR
             flags |= os.O_DIRECTORY
         try:
             host = os.open(r.name, flags, 0o666, dir_fd=r.parent_fd)
@@ -157,6 +159,8 @@ def path_readlink(ctx, m: memoryview, fd: int, path: int, n: int, buf: int, buf_
     check(m, out, 4)
     with resolve(d.fd, raw, follow=False) as r:
         target = os.readlink(r.name, dir_fd=r.parent_fd)
+    if target.startswith(b"/"):
+        return EPERM  # as wasmtime: a host path is never shown to the guest
     target = target[:buf_n]
     set_bytes(m, buf, target)
     set_u32(m, out, len(target))

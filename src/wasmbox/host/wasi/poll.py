@@ -3,7 +3,8 @@
 A clock subscription (realtime or monotonic, relative or absolute) really
 waits; a descriptor subscription is ready at once for a regular file or a
 stream the host gave as bytes or a callback, and otherwise when the host
-descriptor is (``select``). The call returns every subscription that is
+descriptor is (``select``); a ready descriptor reports one byte, and a file
+read at its end HANGUP, as wasmtime. The call returns every subscription that is
 ready when it wakes: descriptors first found ready, and every clock whose
 time has come. Errnos as wasmtime: no subscription, an unknown clock or
 event type is EINVAL for the whole call, a closed fd EBADF.
@@ -50,14 +51,20 @@ def _deadline(clock: int, timeout: int, flags: int) -> float:
     return timeout / 1e9
 
 
-def _nbytes(entry, kind: int) -> int:
-    """Bytes available to read from a regular file (0 otherwise)."""
+#: eventrwflags: the peer hung up (wasmtime: a file read at its end)
+HANGUP = 1
+
+
+def _readiness(entry, kind: int) -> tuple[int, int]:
+    """(nbytes, flags) of a ready descriptor, as wasmtime reports them: one
+    byte, and for a read of a regular file at or past its end, HANGUP."""
     if kind == EVENT_FD_READ and isinstance(entry, FileEntry):
         try:
-            return max(0, os.fstat(entry.fd).st_size - os.lseek(entry.fd, 0, os.SEEK_CUR))
+            if os.lseek(entry.fd, 0, os.SEEK_CUR) >= os.fstat(entry.fd).st_size:
+                return 1, HANGUP
         except OSError:
-            return 0
-    return 0
+            pass
+    return 1, 0
 
 
 def poll_oneoff(ctx, m: memoryview, subs: int, events: int, n: int, out: int) -> int:
@@ -81,7 +88,7 @@ def poll_oneoff(ctx, m: memoryview, subs: int, events: int, n: int, out: int) ->
             fds.append((i, userdata, tag, entry, entry.host_fd()))
         else:
             return EINVAL
-    ready = [(i, u, t, _nbytes(e, t)) for i, u, t, e, h in fds if h is None]
+    ready = [(i, u, t, *_readiness(e, t)) for i, u, t, e, h in fds if h is None]
     waiting = [f for f in fds if f[4] is not None]
     first = min((d for _, _, d in clocks), default=None)
     while not ready:
@@ -91,17 +98,17 @@ def poll_oneoff(ctx, m: memoryview, subs: int, events: int, n: int, out: int) ->
             rl = [h for _, _, t, _, h in waiting if t == EVENT_FD_READ]
             wl = [h for _, _, t, _, h in waiting if t == EVENT_FD_WRITE]
             r, w, _ = select.select(rl, wl, [], wait)
-            ready = [(i, u, t, _nbytes(e, t)) for i, u, t, e, h in waiting
+            ready = [(i, u, t, *_readiness(e, t)) for i, u, t, e, h in waiting
                      if h in (r if t == EVENT_FD_READ else w)]
         elif wait:
             time.sleep(wait)
         if first is not None and time.monotonic() >= first:
             break
     now = time.monotonic()
-    fired = [(i, u, EVENT_CLOCK, 0) for i, u, d in clocks if d <= now]
+    fired = [(i, u, EVENT_CLOCK, 0, 0) for i, u, d in clocks if d <= now]
     results = sorted(ready + fired)  # in subscription order
-    for i, (_, userdata, kind, nbytes) in enumerate(results):
-        _EVENT.pack_into(m, events + 32 * i, userdata, 0, kind, nbytes, 0)
+    for i, (_, userdata, kind, nbytes, flags) in enumerate(results):
+        _EVENT.pack_into(m, events + 32 * i, userdata, 0, kind, nbytes, flags)
     set_u32(m, out, len(results))
     return SUCCESS
 
