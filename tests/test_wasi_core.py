@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import wasmtime
 
+import wasi_fs_support
 import wasmbox
 from wasmbox.cli import main, split_run
 
@@ -37,51 +38,14 @@ def test_corpus_prints_checksum(capfd, name: str, size: str) -> None:
 # -- running a program in both engines ----------------------------------------
 def run_wasmbox(wasm: Path, argv: list[str], env: list[tuple[str, str]],
                 stdin: bytes) -> tuple[bytes, bytes, object]:
-    engine = wasmbox.Engine()
-    store = wasmbox.Store(engine)
-    cfg = wasmbox.WasiConfig()
-    cfg.argv = argv
-    cfg.env = env
-    cfg.stdin_bytes = stdin
-    cfg.capture_stdout()
-    cfg.capture_stderr()
-    store.set_wasi(cfg)
-    linker = wasmbox.Linker(engine)
-    linker.define_wasi()
-    inst = linker.instantiate(store, wasmbox.Module(engine, wasm.read_bytes()))
-    try:
-        inst.exports(store)["_start"](store)
-        status: object = 0
-    except wasmbox.ExitTrap as e:
-        status = e.code
-    except wasmbox.Trap:
-        status = "trap"
-    return cfg.stdout_bytes(), cfg.stderr_bytes(), status
+    r = wasi_fs_support.run_wasmbox(wasm, argv, env=env, stdin=stdin)
+    return r.out, r.err, r.status
 
 
 def run_wasmtime(wasm: Path, argv: list[str], env: list[tuple[str, str]], stdin: bytes,
                  tmp: Path) -> tuple[bytes, bytes, object]:
-    engine = wasmtime.Engine()
-    store = wasmtime.Store(engine)
-    cfg = wasmtime.WasiConfig()
-    cfg.argv = argv
-    cfg.env = env
-    (tmp / "in").write_bytes(stdin)
-    cfg.stdin_file = str(tmp / "in")
-    cfg.stdout_file = str(tmp / "out")
-    cfg.stderr_file = str(tmp / "err")
-    store.set_wasi(cfg)
-    linker = wasmtime.Linker(engine)
-    linker.define_wasi()
-    inst = linker.instantiate(store, wasmtime.Module(engine, wasm.read_bytes()))
-    try:
-        inst.exports(store)["_start"](store)
-        status: object = 0
-    except wasmtime.ExitTrap as e:
-        status = e.code
-    except wasmtime.Trap:
-        status = "trap"
-    return (tmp / "out").read_bytes(), (tmp / "err").read_bytes(), status
+    r = wasi_fs_support.run_wasmtime(wasm, argv, tmp, env=env, stdin=stdin)
+    return r.out, r.err, r.status
 
 
 def same(tmp_path: Path, prog: str, argv: list[str], env: list[tuple[str, str]] = (),

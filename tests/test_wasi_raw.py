@@ -166,6 +166,12 @@ def call_one(W, tmp: Path, name: str, params: str, args: str) -> object:
       (import "wasi_snapshot_preview1" "{name}" (func $f {ptypes} (result i32)))
       (memory (export "memory") 1) (data (i32.const 0) ".")
       (func (export "go") (result i32) {consts} (call $f)))'''
+    return go(W, tmp, wat)
+
+
+def go(W, tmp: Path, wat: str) -> object:
+    """Instantiate wat with WASI (tmp preopened as /s) and call its "go":
+    the errno it returns, or "trap"."""
     engine = W.Engine()
     store = W.Store(engine)
     cfg = W.WasiConfig()
@@ -176,9 +182,7 @@ def call_one(W, tmp: Path, name: str, params: str, args: str) -> object:
     inst = linker.instantiate(store, W.Module(engine, wat))
     try:
         return inst.exports(store)["go"](store)
-    except W.Trap:
-        return "trap"
-    except wasmtime.WasmtimeError:  # wasmtime reports a host trap so
+    except (W.Trap, wasmtime.WasmtimeError):  # wasmtime reports a host trap as either
         return "trap"
 
 
@@ -264,18 +268,7 @@ def call_on_file(W, tmp: Path, name: str, params: str, args: str) -> object:
         (drop (call $open (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 1)
                           (i64.const 0x46) (i64.const 0) (i32.const 0) (i32.const 100)))
         {consts} (call $f)))'''
-    engine = W.Engine()
-    store = W.Store(engine)
-    cfg = W.WasiConfig()
-    cfg.preopen_dir(str(tmp), "/s", True)
-    store.set_wasi(cfg)
-    linker = W.Linker(engine)
-    linker.define_wasi()
-    inst = linker.instantiate(store, W.Module(engine, wat))
-    try:
-        return inst.exports(store)["go"](store)
-    except (W.Trap, wasmtime.WasmtimeError):
-        return "trap"
+    return go(W, tmp, wat)
 
 
 @pytest.mark.parametrize("name,params,args", ON_A_FILE, ids=[c[0] for c in ON_A_FILE])
