@@ -521,14 +521,47 @@ def test_canonical_type_keys() -> None:
 
 
 def test_unsupported_features() -> None:
-    unsupported_(module("", (V128,)), "simd")
-    unsupported_(module("", locals_=(V128,)), "simd")
-    unsupported_(module([Instr("v128.const", (0,)), Instr("drop")]), "simd")
-    unsupported_(module("i32.const 0; i8x16.splat; drop"), "simd")
     unsupported_(Module(mems=[Memory(MemType(Limits(1, 1, shared=True)))]), "threads")
     unsupported_(module("i64.const 0; i64.const 0; i64.const 0; i64.const 0; i64.add128; drop; drop"),
                  "wide-arithmetic")
-    unsupported_(Module(globals=[Global(GlobalType(I32), [Instr("v128.const", (0,))])]), "simd")
+    unsupported_(module([Instr("v128.const", (0,)), Instr("i8x16.relaxed_swizzle", ()),
+                         Instr("drop")]), "relaxed-simd")
+
+
+def test_simd_is_supported() -> None:
+    # v128 parameters, locals, constants (also in constant expressions) and operators
+    validate_module(module("", (V128,)))
+    validate_module(module("", locals_=(V128,)))
+    validate_module(module([Instr("v128.const", (0,)), Instr("drop")]))
+    validate_module(module("i32.const 0; i8x16.splat; drop"))
+    validate_module(Module(globals=[Global(GlobalType(V128), [Instr("v128.const", (0,))])]))
+    invalid(Module(globals=[Global(GlobalType(I32), [Instr("v128.const", (0,))])]), "type mismatch")
+    # signatures derived from the names
+    validate_module(module([Instr("v128.const", (1,)), Instr("i32.const", (3,)), Instr("i16x8.shl", ()),
+                            Instr("i16x8.bitmask", ())], results=(I32,)))
+    invalid(module([Instr("v128.const", (1,)), Instr("i64.const", (3,)), Instr("i16x8.shl", ()),
+                    Instr("drop")]), "type mismatch")
+    # lane indices: below the lane count (32 for shuffle)
+    validate_module(module([Instr("v128.const", (0,)), Instr("i8x16.extract_lane_s", (15,))],
+                           results=(I32,)))
+    invalid(module([Instr("v128.const", (0,)), Instr("i8x16.extract_lane_s", (16,)), Instr("drop")]),
+            "invalid lane index")
+    invalid(module([Instr("v128.const", (0,)), Instr("f64.const", (0,)),
+                    Instr("f64x2.replace_lane", (2,)), Instr("drop")]), "invalid lane index")
+    two = [Instr("v128.const", (0,)), Instr("v128.const", (0,))]
+    validate_module(module(two + [Instr("i8x16.shuffle", (tuple(range(16, 32)),)), Instr("drop")]))
+    invalid(module(two + [Instr("i8x16.shuffle", ((32,) + (0,) * 15,)), Instr("drop")]),
+            "invalid lane index")
+    # memory forms: natural alignment, lane index
+    lane = [Instr("i32.const", (0,)), Instr("v128.const", (0,))]
+    validate_module(module(lane + [Instr("v128.load16_lane", (MemArg(1, 0), 7)), Instr("drop")], mems=MEM1))
+    invalid(module(lane + [Instr("v128.load16_lane", (MemArg(2, 0), 7)), Instr("drop")], mems=MEM1),
+            "alignment must not be larger than natural")
+    invalid(module(lane + [Instr("v128.store16_lane", (MemArg(1, 0), 8))], mems=MEM1),
+            "invalid lane index")
+    invalid(module("i32.const 0; v128.load 5 0; drop", mems=MEM1),
+            "alignment must not be larger than natural")
+    validate_module(module("i32.const 0; v128.load 4 0; drop", mems=MEM1))
 
 
 def test_exception_handling_is_supported() -> None:

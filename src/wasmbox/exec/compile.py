@@ -55,6 +55,7 @@ from .interrupt import InterruptMixin
 from .memops import MemoryMixin, _LOADS, _STORE8, _STORES
 from .numops import NumericMixin, is_numeric
 from .refs import RefMixin
+from .simdops import SIMD_OPS, SimdMixin
 from .stack import Entry, StackMixin
 from .structure import build_tree, if_nesting
 
@@ -121,7 +122,7 @@ _LOCAL_NAME = re.compile(r"\b(?:[lsvx][0-9]+|k|fx|d|hx)\b")
 
 
 class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, CallMixin,
-                       InterruptMixin, ExceptionMixin, RefMixin, ContMixin):
+                       InterruptMixin, ExceptionMixin, RefMixin, ContMixin, SimdMixin):
     """Compiles one defined function (see the module docstring)."""
 
     def __init__(self, env: ModuleEnv, func_index: int, flat: bool = False) -> None:
@@ -264,6 +265,8 @@ class FunctionCompiler(StackMixin, ControlMixin, NumericMixin, MemoryMixin, Call
             raise UnsupportedFeature(f"instruction {op} is not supported")
         elif is_numeric(op):
             self.emit_numeric(op)
+        elif op in SIMD_OPS:
+            self.emit_simd(op, imm)
         else:
             raise UnsupportedFeature(f"instruction {op} is not supported")
 

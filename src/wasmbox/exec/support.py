@@ -2,7 +2,8 @@
 
 :data:`BASE` maps every helper name the compiler may emit to its object:
 pre-bound ``struct`` methods for memory access, the numeric functions of
-:mod:`wasmbox.exec.numerics` (named after their instruction), the bulk
+:mod:`wasmbox.exec.numerics` and :mod:`wasmbox.exec.numerics_simd` (named
+after their instruction), the bulk
 memory and table helpers below, and the trap constructors, on top of
 Python's builtins. It is shared, read-only, by every instance: an
 instance's code globals hold only that instance's names and use ``BASE``
@@ -28,7 +29,7 @@ from typing import Any
 
 from ..errors import Exhaustion, Thrown, Trap, TrapCode, WasmException
 from ..runtime import cont as _cont
-from . import numerics
+from . import numerics, numerics_simd
 from .bulk import mem_copy, mem_fill, mem_init, tcopy, tfill, tinit
 from .env import SUPERS
 
@@ -165,6 +166,9 @@ def _names() -> dict[str, Any]:
     })
     for name, fn in numerics.FUNCS.items():
         d[name.replace(".", "_")] = fn
+    for table in (numerics_simd.SIMD_FUNCS, numerics_simd.SIMD_MEM_FUNCS):
+        for name, fn in table.items():
+            d[name.replace(".", "_")] = fn
     return d
 
 

@@ -39,7 +39,7 @@ EVAL = object()
 
 
 def const_raw(ins: sm.Instr) -> Any:
-    """The raw value a constant instruction pushes (``i32.const`` ... ``ref.null``),
+    """The raw value a constant instruction pushes (``i32.const`` ... ``v128.const``, ``ref.null``),
     else :data:`EVAL` (it needs the instance: ``global.get``, ``ref.func``, arithmetic)."""
     op = ins.op
     imm = ins.imm
@@ -53,6 +53,8 @@ def const_raw(ins: sm.Instr) -> Any:
         return numerics.f64_from_bits(imm[0])
     if op == "ref.null":
         return None
+    if op == "v128.const":
+        return imm[0]
     return EVAL
 
 

@@ -17,7 +17,7 @@ from ..syntax import types as st
 
 class ValType:
     """A value type: ``ValType.i32()``, ``.i64()``, ``.f32()``, ``.f64()``,
-    ``.funcref()``, ``.externref()``."""
+    ``.v128()``, ``.funcref()``, ``.externref()``."""
 
     __slots__ = ("_t",)
 
@@ -39,6 +39,10 @@ class ValType:
     @classmethod
     def f64(cls) -> "ValType":
         return cls(st.F64)
+
+    @classmethod
+    def v128(cls) -> "ValType":
+        return cls(st.V128)
 
     @classmethod
     def funcref(cls) -> "ValType":

@@ -7,12 +7,16 @@ Internal ("raw") representation, shared with the compiled code:
 * f32: a Python float holding the exact f32 value; an f32 NaN is the f64 NaN
   whose payload is the f32 payload shifted left by 29 (signalling NaNs are
   not quieted) -- see :mod:`wasmbox.exec.numerics`;
+* v128: an unsigned Python int (``0 <= v < 2**128``, lane 0 in the low
+  bits) -- see :mod:`wasmbox.exec.numerics_simd`;
 * funcref: None (null) or a :class:`~wasmbox.runtime.func.Func`;
 * externref: None (null) or any other Python object, as given by the host;
 * exnref: None (null) or the :class:`~wasmbox.errors.WasmException` caught.
 
 API representation (what wasmtime-py returns): i32/i64 as *signed* ints,
-floats as floats, references as Func / object / None.
+floats as floats, v128 as the same unsigned 128-bit int as inside (a
+negative int down to ``-2**127`` is accepted and taken modulo ``2**128``),
+references as Func / object / None.
 
 Raises :class:`TypeError` when a value does not fit its type.
 """
@@ -25,6 +29,7 @@ from ..syntax import types as st
 
 _M32 = 0xFFFFFFFF
 _M64 = 0xFFFFFFFFFFFFFFFF
+_M128 = (1 << 128) - 1
 
 
 def _int_in(v: Any, bits: int, what: str) -> int:
@@ -49,6 +54,8 @@ def to_raw(t: Any, v: Any) -> Any:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise TypeError(f"expected a float for f32, got {type(v).__name__}")
         return numerics.f32_round(float(v))
+    if t is st.V128:
+        return _int_in(v, 128, "v128")
     if isinstance(t, st.RefType):
         from .func import Func
 
@@ -97,6 +104,10 @@ def raw_check(t: Any, v: Any) -> Any:
         if not isinstance(v, float):
             raise TypeError(f"raw {t.text} must be a float, got {type(v).__name__}")
         return v
+    if t is st.V128:
+        if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= _M128:
+            raise TypeError(f"raw v128 must be an int in [0, 2**128), got {v!r}")
+        return int(v)
     if isinstance(t, st.RefType):
         if v is None:
             return v

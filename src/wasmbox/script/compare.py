@@ -1,8 +1,9 @@
 """Script values <-> raw engine values, and result matching.
 
 Raw values are the engine's internal representation (see
-:mod:`wasmbox.exec.numerics`): unsigned ints for i32/i64, Python floats for
-f32/f64 (f32 NaN payloads mapped into f64 NaNs), None for null references,
+:mod:`wasmbox.exec.numerics`): unsigned ints for i32/i64 and v128, Python
+floats for f32/f64 (f32 NaN payloads mapped into f64 NaNs), None for null
+references,
 :class:`HostRef` for ``(ref.extern N)`` / ``(ref.host N)``.
 
 Raises :class:`ScriptValueError` for a script value the engine cannot take.
@@ -14,7 +15,7 @@ from typing import Any
 from ..exec.numerics import f32_from_bits, f32_to_bits, f64_from_bits, f64_to_bits
 from ..text.wast import Either, NanPattern, RefPattern, V128Pattern, Value
 
-_MASK = {"i32": 0xFFFFFFFF, "i64": 0xFFFFFFFFFFFFFFFF}
+_MASK = {"i32": 0xFFFFFFFF, "i64": 0xFFFFFFFFFFFFFFFF, "v128": (1 << 128) - 1}
 _F32_QUIET, _F32_EXP = 0x00400000, 0x7F800000
 _F64_QUIET, _F64_EXP = 0x0008000000000000, 0x7FF0000000000000
 
@@ -81,6 +82,24 @@ def _nan_matches(p: NanPattern, got: Any) -> bool:
     return bits & quiet != 0
 
 
+def _v128_matches(p: V128Pattern, got: Any) -> bool:
+    """Lane by lane: a float lane must have exactly the expected bits, a NaN
+    pattern lane must be a NaN of that kind."""
+    if type(got) is not int:
+        return False
+    w = 32 if p.shape == "f32x4" else 64
+    m = (1 << w) - 1
+    for k, lane in enumerate(p.lanes):
+        bits = (got >> (k * w)) & m
+        if isinstance(lane, NanPattern):
+            x = f32_from_bits(bits) if w == 32 else f64_from_bits(bits)
+            if not _nan_matches(lane, x):
+                return False
+        elif bits != lane.value & m:
+            return False
+    return True
+
+
 def _is_func(got: Any) -> bool:
     from ..runtime.func import Func
 
@@ -105,7 +124,7 @@ def matches(expected: Any, got: Any) -> bool:
             return True
         raise ScriptValueError(f"unsupported reference pattern ref.{expected.kind}")
     if isinstance(expected, V128Pattern):
-        raise ScriptValueError("v128 results are not supported yet")
+        return _v128_matches(expected, got)
     t = expected.type
     if t in _MASK:
         return type(got) is int and got == expected.value & _MASK[t]

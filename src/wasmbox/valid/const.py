@@ -1,6 +1,6 @@
 """Validation of constant expressions (global initialisers, segment offsets, elements).
 
-Wasm 3.0 rules without GC: ``t.const``, ``ref.null``, ``ref.func``,
+Wasm 3.0 rules without GC: ``t.const`` (``v128.const`` too), ``ref.null``, ``ref.func``,
 ``global.get`` of an immutable global, and the extended-const arithmetic
 ``i32/i64.add/sub/mul``. ``global.get`` may name any global that is visible:
 for a global's initialiser that is the imports and the globals defined
@@ -8,8 +8,7 @@ before it; elsewhere every global.
 
 Raises :class:`~wasmbox.errors.ValidationError` ("constant expression
 required", "unknown global N", "unknown function N", "type mismatch") and
-:class:`~wasmbox.errors.UnsupportedFeature` (``v128.const``, GC allocation
-instructions).
+:class:`~wasmbox.errors.UnsupportedFeature` (GC allocation instructions).
 """
 from __future__ import annotations
 
@@ -20,19 +19,19 @@ from ..syntax.module import Instr
 from ..syntax.types import RefType, ValType
 from .context import ModuleInfo
 from .features import feature_of_op, unsupported
-from .signatures import NUMERIC
+from .signatures import ALL_NUMERIC
 from .types import check_heap, types_text
 
 # The numeric instructions allowed in constant expressions (extended-const).
 CONST_NUMERIC = frozenset(
-    {f"{t}.const" for t in ("i32", "i64", "f32", "f64")}
+    {f"{t}.const" for t in ("i32", "i64", "f32", "f64", "v128")}
     | {f"{t}.{op}" for t in ("i32", "i64") for op in ("add", "sub", "mul")}
 )
 
 # Instructions that are constant in a proposal we do not support yet: these
 # raise UnsupportedFeature; any other instruction is "constant expression required".
 CONST_ELSEWHERE = frozenset(
-    "v128.const struct.new struct.new_default array.new array.new_default "
+    "struct.new struct.new_default array.new array.new_default "
     "array.new_fixed ref.i31 any.convert_extern extern.convert_any".split()
 )
 
@@ -49,7 +48,7 @@ def validate_const(
     match = info.space.match_valtype
     for op, imm in expr:
         if op in CONST_NUMERIC:
-            params, results, _ = NUMERIC[op]
+            params, results, _ = ALL_NUMERIC[op]
             n = len(params)
             if n:
                 if len(stack) < n or any(not match(a, e) for a, e in zip(stack[-n:], params)):

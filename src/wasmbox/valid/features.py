@@ -6,8 +6,8 @@ memories, memory64 (with table64), custom page sizes, extended constant
 expressions, the Wasm 3.0 type system (recursion groups, subtyping, every
 abstract heap type, struct/array/cont type definitions) and typed function
 references (``call_ref``, ``ref.as_non_null``, ``br_on_null``,
-``br_on_non_null``), tail calls and exception handling (with the legacy
-instructions). GC *instructions* are not implemented. Anything
+``br_on_non_null``), tail calls, exception handling (with the legacy
+instructions) and SIMD (``v128``; not relaxed SIMD). GC *instructions* are not implemented. Anything
 else that is well formed gets :class:`~wasmbox.errors.UnsupportedFeature`
 with a message ``"<feature>: <construct>"``, never ``ValidationError``:
 the module may well be valid, we just cannot check (or run) it yet.
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from ..errors import UnsupportedFeature, ValidationError
 from ..syntax.opcodes import GC, OPS, SIMD
-from ..syntax.types import NumType, ValType
+from ..syntax.types import ValType
 
 # Instruction names (not opcodes) of proposals beyond 2.0 outside the
 # prefix pages that are wholly one proposal (GC page 0xFB, SIMD page 0xFD).
@@ -45,8 +45,8 @@ def feature_of_op(name: str) -> str | None:
     op = OPS.get(name)
     if op is None:
         return None
-    if op.prefix == SIMD:
-        return "relaxed-simd" if "relaxed" in name else "simd"
+    if op.prefix == SIMD:  # SIMD (Wasm 2.0) is supported; relaxed SIMD is not
+        return "relaxed-simd" if "relaxed" in name else None
     if op.prefix == GC:
         return "gc"
     return None
@@ -55,9 +55,8 @@ def feature_of_op(name: str) -> str | None:
 def feature_of_valtype(t: ValType) -> str | None:
     """The proposal a value type needs that is not implemented, or None when
     it is supported (or is not a value type at all: that is for the caller
-    to reject). Every reference type is supported (Wasm 3.0 types)."""
-    if isinstance(t, NumType):
-        return "simd" if t is NumType.V128 else None
+    to reject). Every number and vector type and every reference type is
+    supported (Wasm 3.0 types)."""
     return None
 
 

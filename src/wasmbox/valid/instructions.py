@@ -5,7 +5,7 @@ its final ``end``. The validator keeps the value stack (``None`` = unknown
 type of unreachable code) and the control stack of frames, exactly as the
 spec's validation algorithm does, in one linear pass.
 
-Numeric instructions take their signatures from ``signatures.NUMERIC``
+Numeric instructions take their signatures from ``signatures.ALL_NUMERIC``
 (derived from the names); every other supported instruction has a rule in
 ``_RULES`` below. An instruction with neither raises UnsupportedFeature if
 ``features.py`` knows its proposal, else ValidationError("unknown operator").
@@ -24,7 +24,7 @@ from ..syntax.module import Func, Instr
 from ..syntax.types import FUNCREF, I32, I64, AddrType, FuncType, NumType, RefType, ValType
 from .context import ModuleInfo
 from .features import feature_of_op, unsupported
-from .signatures import MEMOPS, NUMERIC, MemOp
+from .signatures import ALL_NUMERIC, MEMOPS, SIMD_MEMOPS, MemOp
 from .types import BOT_REF, check_heap, check_valtype, defaultable, types_text
 
 _I32_1: tuple[ValType, ...] = (I32,)
@@ -182,7 +182,7 @@ class FuncValidator:
         """
         vals = self.vals
         ctrls = self.ctrls
-        numeric = NUMERIC
+        numeric = ALL_NUMERIC
         rules = _RULES
         maxh = 0
         pc = -1
@@ -573,7 +573,7 @@ def _memop_rule(name: str, mo: MemOp) -> Rule:
     return rule
 
 
-for _name, _mo in MEMOPS.items():
+for _name, _mo in (MEMOPS | SIMD_MEMOPS).items():
     _RULES[_name] = _memop_rule(_name, _mo)
 
 
@@ -690,7 +690,7 @@ def _ref_func(v: FuncValidator, imm: tuple[Any, ...]) -> None:
 
 def supported_instructions() -> frozenset[str]:
     """Names of every instruction with a typing rule (numeric or special)."""
-    return frozenset(NUMERIC) | frozenset(_RULES)
+    return frozenset(ALL_NUMERIC) | frozenset(_RULES)
 
 
 def validate_function(info: ModuleInfo, func_index: int, func: Func) -> int:
@@ -710,3 +710,5 @@ def validate_function(info: ModuleInfo, func_index: int, func: Func) -> int:
 from . import exceptions as _exceptions  # noqa: E402,F401
 # the stack-switching rules register into _RULES too (valid/stack_switching.py)
 from . import stack_switching as _stack_switching  # noqa: E402,F401
+# the SIMD lane rules register into _RULES too (valid/simd.py)
+from . import simd as _simd  # noqa: E402,F401

@@ -13,6 +13,16 @@ Nothing here lists opcodes: the signatures come from the names in
 * ``t.load*``                          ``[addr] -> [t]``
 * ``t.store*``                         ``[addr t] -> []``
 
+SIMD (``v128`` and the lane shapes ``i8x16`` ... ``f64x2``) follows the same
+idea: ``v128.const`` ``[] -> [v128]``; ``splat`` ``[scalar] -> [v128]``;
+``all_true``/``bitmask``/``any_true`` ``[v128] -> [i32]``; shifts
+``[v128 i32] -> [v128]``; ``bitselect`` three v128s; the other unary
+operators (abs, neg, sqrt, rounding, extend, extadd_pairwise, conversions)
+``[v128] -> [v128]``; everything else ``[v128 v128] -> [v128]``. The lane
+forms (``extract_lane``, ``replace_lane``, ``shuffle``, the lane loads and
+stores) have immediates to check and get rules in ``simd.py`` instead;
+:data:`SIMD_LANE_OPS` lists them. Relaxed SIMD is left out.
+
 Names with an operator we do not recognise (``i64.add128``) are left out on
 purpose: they belong to proposals that ``features.py`` labels.
 
@@ -23,7 +33,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..syntax.opcodes import OPS, SIMD
-from ..syntax.types import F32, F64, I32, I64, NumType
+from ..syntax.types import F32, F64, I32, I64, V128, NumType
 
 SCALARS: dict[str, NumType] = {"i32": I32, "i64": I64, "f32": F32, "f64": F64}
 
@@ -85,6 +95,62 @@ def derive_numeric_signature(name: str) -> Sig | None:
     return None
 
 
+#: the scalar type of each SIMD lane shape
+LANE_SCALAR: dict[str, NumType] = {"i8x16": I32, "i16x8": I32, "i32x4": I32, "i64x2": I64,
+                                   "f32x4": F32, "f64x2": F64}
+
+_SIMD_TEST = frozenset({"all_true", "bitmask", "any_true"})
+_SIMD_SHIFT = frozenset({"shl", "shr_s", "shr_u"})
+_SIMD_UNARY_PREFIX = ("extend_", "extadd_pairwise_", "convert_", "trunc_sat_", "demote_",
+                      "promote_")
+_SIMD_UNARY = frozenset("not abs neg popcnt sqrt ceil floor trunc nearest".split())
+
+
+def derive_simd_signature(name: str) -> Sig | None:
+    """The signature of a SIMD instruction without lane immediates, else None."""
+    shape, dot, op = name.partition(".")
+    if not dot or "relaxed" in op or "lane" in op or op == "shuffle":
+        return None
+    if shape != "v128" and shape not in LANE_SCALAR:
+        return None
+    v = V128
+    if op == "const":
+        return _sig((), (v,))
+    if op == "splat":
+        return _sig((LANE_SCALAR[shape],), (v,))
+    if op in _SIMD_TEST:
+        return _sig((v,), (I32,))
+    if op in _SIMD_SHIFT:
+        return _sig((v, I32), (v,))
+    if op == "bitselect":
+        return _sig((v, v, v), (v,))
+    if op in _SIMD_UNARY or op.startswith(_SIMD_UNARY_PREFIX):
+        return _sig((v,), (v,))
+    return _sig((v, v), (v,))
+
+
+#: SIMD instructions with lane immediates (typing rules in ``simd.py``)
+SIMD_LANE_OPS = frozenset(
+    name for name, op in OPS.items()
+    if op.prefix == SIMD and ("lane" in op.imms or "shuffle" in op.imms)
+)
+
+
+def _derive_simd() -> tuple[dict[str, Sig], dict[str, MemOp]]:
+    numeric: dict[str, Sig] = {}
+    memops: dict[str, MemOp] = {}
+    for name, op in OPS.items():
+        if op.prefix != SIMD or name in SIMD_LANE_OPS:
+            continue
+        if "memarg" in op.imms:
+            memops[name] = MemOp(V128, op.natural_align, ".store" in name)  # type: ignore[arg-type]
+            continue
+        sig = derive_simd_signature(name)
+        if sig is not None:
+            numeric[name] = sig
+    return numeric, memops
+
+
 def _derive_all() -> tuple[dict[str, Sig], dict[str, MemOp]]:
     numeric: dict[str, Sig] = {}
     memops: dict[str, MemOp] = {}
@@ -104,4 +170,9 @@ def _derive_all() -> tuple[dict[str, Sig], dict[str, MemOp]]:
     return numeric, memops
 
 
+#: the scalar numeric instructions and loads/stores (NUMERIC, MEMOPS), the
+#: SIMD ones without lane immediates (SIMD_NUMERIC, SIMD_MEMOPS), and all the
+#: numeric ones (ALL_NUMERIC: what the validator looks up)
 NUMERIC, MEMOPS = _derive_all()
+SIMD_NUMERIC, SIMD_MEMOPS = _derive_simd()
+ALL_NUMERIC = {**NUMERIC, **SIMD_NUMERIC}

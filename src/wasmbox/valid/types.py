@@ -97,8 +97,8 @@ def check_valtype(t: ValType, num_types: int) -> None:
 
     ``num_types``: how many type indices are visible (inside a recursion
     group: up to the group's end). Raises UnsupportedFeature for value
-    types of proposals not implemented (v128), and ValidationError("unknown
-    type N") for a reference to a missing type.
+    types of proposals not implemented (none at present), and
+    ValidationError("unknown type N") for a reference to a missing type.
     """
     if isinstance(t, RefType):
         h = t.heap
