@@ -3,12 +3,13 @@
 * ``legacy-exceptions`` and ``stack-switching``: every assertion passes (a
   failed or skipped one fails the test, and the count must equal the
   manifest's, so an assertion the runner never reached cannot go unnoticed).
-* ``wasm3``, every file that needs no SIMD and is not in ``wasm2-nosimd``
-  (``test_spec_wasm2.py``): every assertion passes
+* ``wasm3``, every file that needs no relaxed SIMD and is not in
+  ``wasm2-nosimd`` (``test_spec_wasm2.py``) or ``wasm2-simd``
+  (``test_spec_simd.py``): every assertion passes
   except those skipped because they need a GC instruction or SIMD (later
   issues), which are counted separately -- exactly the split that
-  ``docs/conformance.md`` reports. The SIMD files run in the conformance
-  report, not here (they are all skipped today).
+  ``docs/conformance.md`` reports. The relaxed-SIMD files run in the
+  conformance report, not here (they are all skipped today).
 """
 from __future__ import annotations
 
@@ -20,12 +21,13 @@ from wasmbox.script.report import manifest_entry
 from wasmbox.script.runner import run_file
 
 WHOLE = files_of("legacy-exceptions", "stack-switching")
-SIMD_TAGS = frozenset({"simd", "relaxed-simd"})
+SIMD_TAGS = frozenset({"relaxed-simd"})
 
 
 def _wasm3_files() -> list:
     out = []
-    done = set(files_of("wasm2-nosimd"))  # test_spec_wasm2.py runs those
+    # test_spec_wasm2.py and test_spec_simd.py run those
+    done = set(files_of("wasm2-nosimd")) | set(files_of("wasm2-simd"))
     for p in files_of("wasm3"):
         if p in done:
             continue
