@@ -71,7 +71,7 @@ def lanes_s(v: int, w: int) -> tuple[int, ...]:
 
 
 def join(lanes: Any, w: int) -> int:
-    """The v128 of integer lanes of width w (any ints: each reduced modulo 2**w)."""
+    """The v128 of all 128/w integer lanes of width w (any ints: each reduced modulo 2**w)."""
     m = (1 << w) - 1
     return int.from_bytes(_U[w].pack(*[x & m for x in lanes]), "little")
 
