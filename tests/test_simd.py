@@ -286,3 +286,15 @@ def test_every_simd_instruction_agrees_with_wasmtime() -> None:
                 bad.append(f"{body}: input {data[16:72].hex()}: ours {ours.hex()}, wasmtime {theirs.hex()}")
                 break
     assert not bad, "\n".join(bad[:20])
+
+
+def test_v128_on_the_command_line() -> None:
+    from wasmbox.cli import CliError
+    from wasmbox.script.run_cli import format_result, parse_arg
+    from wasmbox.syntax.types import V128
+
+    assert parse_arg("0xff01", V128) == 0xFF01
+    assert parse_arg("-1", V128) == (1 << 128) - 1
+    with pytest.raises(CliError):
+        parse_arg(hex(1 << 128), V128)
+    assert format_result(0x101, V128) == "0x" + "0" * 29 + "101"

@@ -141,4 +141,6 @@ def show(v: Any) -> str:
     """A raw value for failure messages."""
     if isinstance(v, float):
         return f"{v!r} (f64 bits {f64_to_bits(v):#x})"
+    if type(v) is int and v >> 64:  # a v128: its lanes are easier to read in hex
+        return f"0x{v:032x}"
     return repr(v)

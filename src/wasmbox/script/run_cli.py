@@ -31,7 +31,9 @@ def parse_arg(text: str, t: Any) -> Any:
     ``f32``/``f64`` also take hex floats, ``inf``, ``nan`` and
     ``nan:0x...`` (the payload is kept bit for bit). A float literal too
     large for the type is an error, as in the text format (which never
-    rounds a literal to infinity; write ``inf`` for that).
+    rounds a literal to infinity; write ``inf`` for that). A ``v128`` is one
+    128-bit integer literal (``0x...`` hex is the readable way: lane 0 is
+    the lowest bits), signed or unsigned range.
 
     Raises CliError (one line) for anything else.
     """
@@ -46,6 +48,8 @@ def parse_arg(text: str, t: Any) -> Any:
             return f32_from_bits(parse_f32(text))
         if t is st.F64:
             return f64_from_bits(parse_f64(text))
+        if t is st.V128:
+            return parse_int(text, 128) & ((1 << 128) - 1)
     except LiteralError as e:
         why = ": constant out of range" if e.message == OUT_OF_RANGE else ""
         raise CliError(f"argument {_show_arg(text)} is not a valid {t.text}{why}") from None
@@ -60,7 +64,9 @@ def _show_arg(text: str) -> str:
 
 
 def format_result(v: Any, t: Any) -> str:
-    """A result as printed by ``wasmbox run``."""
+    """A result as printed by ``wasmbox run`` (a v128 as 32 hex digits)."""
+    if t is st.V128:
+        return f"0x{v:032x}"
     if t is st.F32 or t is st.F64:
         if math.isnan(v):
             return "nan"
