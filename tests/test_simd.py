@@ -298,3 +298,29 @@ def test_v128_on_the_command_line() -> None:
     with pytest.raises(CliError):
         parse_arg(hex(1 << 128), V128)
     assert format_result(0x101, V128) == "0x" + "0" * 29 + "101"
+
+
+MEMORY64_SCRIPT = """
+(module (memory i64 1)
+  (func (export "l") (param i64) (result v128) (v128.load (local.get 0)))
+  (func (export "s") (param i64) (v128.store8_lane 0 (local.get 0) (v128.const i64x2 -1 -1)))
+  (func (export "z") (param i64) (result v128) (v128.load32_zero offset=0xFFFFFFFFFFFFFFF0 (local.get 0))))
+(assert_trap (invoke "l" (i64.const -1)) "out of bounds memory access")
+(assert_trap (invoke "l" (i64.const 65521)) "out of bounds memory access")
+(assert_return (invoke "l" (i64.const 65520)) (v128.const i64x2 0 0))
+(assert_trap (invoke "s" (i64.const -1)) "out of bounds memory access")
+(assert_trap (invoke "s" (i64.const 65536)) "out of bounds memory access")
+(assert_return (invoke "s" (i64.const 65535)))
+(assert_return (invoke "l" (i64.const 65520)) (v128.const i8x16 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 -1))
+(assert_trap (invoke "z" (i64.const 16)) "out of bounds memory access")
+"""
+
+
+def test_v128_memory_access_in_a_64_bit_memory(tmp_path) -> None:
+    # huge effective addresses trap (struct raises, never OverflowError)
+    from wasmbox.script.runner import run_file
+
+    path = tmp_path / "m64.wast"
+    path.write_text(MEMORY64_SCRIPT)
+    r = run_file(path)
+    assert (r.passed, r.failed, r.skipped, r.command_failures) == (8, 0, 0, 0), r.failures
