@@ -7,8 +7,10 @@ The programs are ``benchmarks/wasi/*.c`` (built to the committed ``.wasm``
 by ``benchmarks/wasi/build.sh``):
 
 * ``printf_10mb SIZE``: SIZE bytes (``--size``, default 10 MiB) of 64-byte
-  numbered lines through printf, stdout fully buffered by wasi-libc (so one
-  fd_write per 1 KiB); stdout goes to a file in a temporary directory.
+  numbered lines through printf, stdout fully buffered by wasi-libc (its
+  buffer is BUFSIZ = 1 KiB: one fd_write of two iovecs, the buffer and the
+  line that did not fit, per 1 KiB or so); stdout goes to a file in a
+  temporary directory.
 * ``read_10mb FILE BUF [count]``: fread of a 10 MiB file (``--size``) in a
   preopened directory (read-only) into a BUF-byte buffer, the stream
   unbuffered (one fd_read per fread): with the FNV-1a hash of the bytes
@@ -298,8 +300,11 @@ class Bench:
             rows = sorted(st.stats.items(), key=lambda kv: -kv[1][2])[:lines]
             buf.write(f"\n## {case.label}: wasmbox under cProfile, {total:.2f} s in all\n")
             buf.write(f"{'calls':>10} {'own s':>8} {'own us/call':>11} {'cum s':>8}  function\n")
+            names = module.syntax.names.funcs
             for (file, line, fn), (cc, nc, tt, ct, _) in rows:
                 where = f"{Path(file).name}:{line}" if line else file
+                if file.startswith("<wasm function "):
+                    where = f"wasm: {names.get(int(file[15:-1]), '?')}"
                 buf.write(f"{nc:>10} {tt:8.3f} {tt / nc * 1e6:11.3f} {ct:8.3f}  {fn} ({where})\n")
         return buf.getvalue()
 
@@ -354,13 +359,17 @@ def report(b: Bench, todo: list[Case], times, calls: int) -> str:
     for name, per, cross, it in rows:
         lines.append(f"{name:<10} {per:13.3f} {cross:9.3f} {it:10.3f}")
     lines.append(f"ratio      {rows[0][1] / rows[1][1]:12.1f}x")
+    lines.append("(fd_write 1 B = (t(N) - t(N loop)) / N: the call of wasi-libc's __wasi_fd_write,"
+                 " a wasm function that calls")
+    lines.append(" the import, and the result check included; loop iter = t(N loop) / N)")
     size = b.args.size
     n256, n64k = size // 256 + 1, size // 65536 + 1  # the last fread reads 0 (EOF)
     for name in ("wasmbox", "wasmtime"):
         d = med[name, "count256"] - med[name, "count65536"]
-        lines.append(f"{name:<10} fd_read (256 B fread vs 64 KiB, no hash): "
+        lines.append(f"{name:<10} fread+fd_read, 256 B vs 64 KiB, no hash: "
                      f"{d / (n256 - n64k) * 1e6:.3f} us per call beyond the copy "
                      f"({n256} vs {n64k} calls)")
+    lines.append("(the guest's fread -> __stdio_read -> readv -> fd_read path included)")
     lines.append("")
     lines.append("load (seconds, median): compile = bytes to compiled code "
                  "(wasmbox: Module + eager instantiate); inst = store + WASI + instantiate")
