@@ -22,6 +22,9 @@ iovecs, the second empty, as musl's unbuffered fread passes them (readv of
 
 Each row is the median over ``--runs`` of the mean over ``--n`` calls,
 minus the same loop calling a no-op of the same arity (reported first).
+Then (unless ``--no-end-to-end``) fdwrite_cost and read_10mb run as the
+guest programs they are, today and with the alternatives patched into this
+process (see :func:`end_to_end`).
 """
 from __future__ import annotations
 
@@ -215,10 +218,84 @@ def lean_binding(state, fn, instance):
     return call
 
 
+def end_to_end(runs: int) -> None:
+    """The guest programs with the alternatives patched into this process:
+    fdwrite_cost's per-call cost and read_10mb's no-hash runs, before and
+    after. The patch replaces the raw wrapper that the binding's closures
+    get for fd_write/fd_read (every other WASI function is bound as today)
+    and HostFdOut.write; wasmbox's files are not changed."""
+    import random
+    import shutil
+    import tempfile
+
+    from wasmbox.host.wasi import define as D
+    from wasmbox.runtime import func as RF
+
+    tmp = tempfile.mkdtemp(prefix="host-micro-")
+    (Path(tmp) / "data.bin").write_bytes(random.Random(11).randbytes(10 << 20))
+
+    def run(prog, argv, preopen=False):
+        eng = wasmbox.Engine()
+        mod = wasmbox.Module(eng, (HERE / f"{prog}.wasm").read_bytes())
+        linker = wasmbox.Linker(eng)
+        linker.define_wasi()
+        ts = []
+        for _ in range(runs + 1):  # the first compiles what runs
+            cfg = wasmbox.WasiConfig()
+            cfg.argv = [prog] + argv
+            if preopen:
+                cfg.preopen_dir(tmp, "/data", False)
+                cfg.capture_stdout()  # checked: the count is right
+            else:
+                cfg.stdout_file = "/dev/null"  # fdwrite_cost exits 1 if a write failed
+            store = wasmbox.Store(eng)
+            store.set_wasi(cfg)
+            start = linker.instantiate(store, mod).exports(store)["_start"]
+            t = time.perf_counter()
+            start(store)
+            ts.append(time.perf_counter() - t)
+            store.close()
+            if preopen and cfg.stdout_bytes() != b"%d bytes\n" % (10 << 20):
+                raise SystemExit(f"{prog}: wrong output {cfg.stdout_bytes()!r}")
+        return statistics.median(ts[1:])
+
+    def suite(tag):
+        n = 200_000
+        per = (run("fdwrite_cost", [str(n)]) - run("fdwrite_cost", [str(n), "loop"])) / n
+        r256 = run("read_10mb", ["/data/data.bin", "256", "count"], True)
+        r64k = run("read_10mb", ["/data/data.bin", "65536", "count"], True)
+        print(f"{tag:<13} fdwrite_cost {per * 1e6:.3f} us per fd_write; read_10mb no hash: "
+              f"256 B fread {r256:.3f} s, 64 KiB {r64k * 1e3:.2f} ms")
+
+    print("\nend to end (the guest programs, median of", runs, "runs)")
+    suite("today")
+    orig_bind, orig_wrap, orig_write = D._bind, RF._raw_wrapper, HostFdOut.write
+    lean = {F.fd_write: fd_write_lean, F.fd_read: fd_read_inline}
+
+    def bind(state, fn):
+        return ("wasi", state, fn, orig_bind(state, fn))
+
+    def wrap(store, fn, caller=None):
+        if isinstance(fn, tuple) and fn[0] == "wasi":
+            if fn[2] in lean and caller is not None and caller._instance is not None:
+                return lean_binding(fn[1], lean[fn[2]], caller._instance)
+            fn = fn[3]
+        return orig_wrap(store, fn, caller)
+
+    D._bind, RF._raw_wrapper, HostFdOut.write = bind, wrap, HostFdOutLean.write
+    try:
+        suite("alternatives")
+    finally:
+        D._bind, RF._raw_wrapper, HostFdOut.write = orig_bind, orig_wrap, orig_write
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=200_000)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--no-end-to-end", action="store_true",
+                    help="leave out the guest programs with the alternatives patched in")
     a = ap.parse_args()
     n, runs = a.n, a.runs
     rows: list[tuple[str, float]] = []
@@ -316,6 +393,8 @@ def main() -> None:
         assert errno_of(F.fd_read, bad) == errno_of(fd_read_lean, bad) == \
             errno_of(fd_read_inline, bad) == EFAULT
     store.close()
+    if not a.no_end_to_end:
+        end_to_end(runs)
 
 
 if __name__ == "__main__":
