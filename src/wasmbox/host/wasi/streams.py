@@ -48,10 +48,11 @@ class HostFdOut(Stream):
         self.owned = owned
 
     def write(self, data: bytes) -> int:
-        view = memoryview(data)
-        while view:
-            n = os.write(self.fd, view)
-            view = view[n:]
+        n = os.write(self.fd, data)
+        if n < len(data):  # a short write (a pipe, a signal): write the rest
+            view = memoryview(data)[n:]
+            while view:
+                view = view[os.write(self.fd, view):]
         return len(data)
 
     def host_fd(self) -> int | None:
