@@ -98,24 +98,7 @@ class Wasmbox:
 
     def run(self, module, argv, stdout, preopen=None) -> tuple[float, float, int]:
         """(instantiate seconds, _start seconds, exit code)."""
-        t0 = time.perf_counter()
-        cfg = wasmbox.WasiConfig()
-        cfg.argv = argv
-        cfg.stdout_file = stdout
-        if preopen:
-            cfg.preopen_dir(preopen[0], preopen[1], False)
-        store = wasmbox.Store(self.engine)
-        store.set_wasi(cfg)
-        start = self.linker.instantiate(store, module).exports(store)["_start"]
-        t1 = time.perf_counter()
-        code = 0
-        try:
-            start(store)
-        except wasmbox.ExitTrap as e:
-            code = e.code
-        t2 = time.perf_counter()
-        store.close()
-        return t1 - t0, t2 - t1, code
+        return run_start(wasmbox, self, module, argv, stdout, preopen)
 
 
 class Wasmtime:
@@ -134,24 +117,33 @@ class Wasmtime:
         return time.perf_counter() - t, m
 
     def run(self, module, argv, stdout, preopen=None) -> tuple[float, float, int]:
-        t0 = time.perf_counter()
-        cfg = wasmtime.WasiConfig()
-        cfg.argv = argv
-        cfg.stdout_file = stdout
-        if preopen:
-            cfg.preopen_dir(preopen[0], preopen[1], False)
-        store = wasmtime.Store(self.engine)
-        store.set_wasi(cfg)
-        start = self.linker.instantiate(store, module).exports(store)["_start"]
-        t1 = time.perf_counter()
-        code = 0
-        try:
-            start(store)
-        except wasmtime.ExitTrap as e:
-            code = e.code
-        t2 = time.perf_counter()
-        del start, store  # closes stdout
-        return t1 - t0, t2 - t1, code
+        return run_start(wasmtime, self, module, argv, stdout, preopen)
+
+
+def run_start(W, rt, module, argv, stdout, preopen) -> tuple[float, float, int]:
+    """Instantiate module in a new store of rt (W: the wasmbox or wasmtime
+    package) and run _start: (instantiate seconds, _start seconds, exit code).
+    The store is released before returning (wasmtime closes stdout then)."""
+    t0 = time.perf_counter()
+    cfg = W.WasiConfig()
+    cfg.argv = argv
+    cfg.stdout_file = stdout
+    if preopen:
+        cfg.preopen_dir(preopen[0], preopen[1], False)
+    store = W.Store(rt.engine)
+    store.set_wasi(cfg)
+    start = rt.linker.instantiate(store, module).exports(store)["_start"]
+    t1 = time.perf_counter()
+    code = 0
+    try:
+        start(store)
+    except W.ExitTrap as e:
+        code = e.code
+    t2 = time.perf_counter()
+    if hasattr(store, "close"):
+        store.close()
+    del start, store
+    return t1 - t0, t2 - t1, code
 
 
 # -- expected outputs ------------------------------------------------------------

@@ -42,6 +42,20 @@ def file_id(p) -> str:
         return str(p)
 
 
+def assert_every_assertion_passes(p) -> None:
+    """Run one spec script: no assertion may fail or be skipped, no command
+    fail, and the number passed must equal the manifest's count (so an
+    assertion the runner never reached cannot go unnoticed)."""
+    from wasmbox.script.report import manifest_entry
+    from wasmbox.script.runner import run_file
+
+    path = require(p)
+    res = run_file(path)
+    detail = "\n".join(res.failures[:20] + res.skips[:20])
+    assert res.failed == 0 and res.skipped == 0 and res.command_failures == 0, detail
+    assert res.passed == manifest_entry(path)["assertions"], detail
+
+
 def require(p) -> Path:
     """Fail clearly when the corpus is missing."""
     import pytest

@@ -8,17 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from suites import file_id, files_of, require
-from wasmbox.script.report import manifest_entry
-from wasmbox.script.runner import run_file
+from suites import assert_every_assertion_passes, file_id, files_of
 
 FILES = files_of("wasm2-nosimd")
 
 
 @pytest.mark.parametrize("path", FILES, ids=file_id)
 def test_wasm2_nosimd(path):
-    path = require(path)
-    res = run_file(path)
-    detail = "\n".join(res.failures[:20] + res.skips[:20])
-    assert res.failed == 0 and res.skipped == 0 and res.command_failures == 0, detail
-    assert res.passed == manifest_entry(path)["assertions"], detail
+    assert_every_assertion_passes(path)

@@ -10,13 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* strtoul pulls in __multi3 (compiler-rt, which Debian lacks for wasm32) */
-static unsigned long parse_ul(const char *s) {
-    unsigned long v = 0;
-    while (*s >= '0' && *s <= '9')
-        v = v * 10 + (unsigned long)(*s++ - '0');
-    return v;
-}
+#include "parse_ul.h"
 
 int main(int argc, char **argv) {
     if (argc < 2) {

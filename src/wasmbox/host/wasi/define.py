@@ -50,10 +50,11 @@ def _bind(state: Any, fn: Callable[..., Any]) -> Callable[..., Any]:
             raise WasmboxError("WASI is not configured for this store (Store.set_wasi)")
         inst = caller._instance
         mem = inst._exports.get("memory") if inst is not None else None
-        if mem is None or not hasattr(mem, "buf"):
+        buf = getattr(mem, "buf", None)  # one property read per call
+        if buf is None:
             raise Trap(TrapCode.HOST, "missing required memory export")
         try:
-            return fn(ctx, mem.buf, *a)
+            return fn(ctx, buf, *a)
         except Fault:
             return EFAULT
         except (WasiError, WasiPathError) as e:
