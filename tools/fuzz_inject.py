@@ -54,11 +54,16 @@ from wasmbox.syntax.types import (F32, F64, I32, I64, AbsHeap, FuncType, GlobalT
 TAIL_CALL = "tail-call"
 TYPED_REFS = "typed-refs"
 EXCEPTIONS = "exceptions"
-#: Every feature the fuzzer can add, in the order they are applied.
-ALL_FEATURES = (TAIL_CALL, TYPED_REFS, EXCEPTIONS)
+#: SIMD (Wasm 2.0): binaryen 108 writes it itself, so it is only a flag (no
+#: rewrite); it is a feature here so that seeds get it or not alike.
+SIMD = "simd"
+#: Every feature the fuzzer can add, in the order they are applied (new
+#: ones go last: a seed's choices of the earlier ones stay as they were).
+ALL_FEATURES = (TAIL_CALL, TYPED_REFS, EXCEPTIONS, SIMD)
 #: binaryen flags per feature (what -ttf gets besides the rewrite).
 WASM_OPT_FLAGS = {TAIL_CALL: ["--enable-tail-call"],
-                  EXCEPTIONS: ["--enable-exception-handling"], TYPED_REFS: []}
+                  EXCEPTIONS: ["--enable-exception-handling"], TYPED_REFS: [],
+                  SIMD: ["--enable-simd"]}
 
 #: Chances per call / function (see inject).
 P_TAIL = 0.8
