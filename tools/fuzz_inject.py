@@ -48,8 +48,9 @@ import diff_support as D  # noqa: E402
 from wasmbox.binary import encode_module  # noqa: E402
 from wasmbox.binary.decode import decode_module  # noqa: E402
 from wasmbox.syntax import module as sm  # noqa: E402
-from wasmbox.syntax.types import (F32, F64, I32, I64, AbsHeap, FuncType, GlobalType,  # noqa: E402
-                                  RecType, RefType, SubType, TagType, flatten_types)
+from wasmbox.syntax.types import (F32, F64, I32, I64, V128, AbsHeap, FuncType,  # noqa: E402
+                                  GlobalType, RecType, RefType, SubType, TagType,
+                                  flatten_types)
 
 TAIL_CALL = "tail-call"
 TYPED_REFS = "typed-refs"
@@ -77,7 +78,7 @@ TAG_PARAMS = [(), (I32,), (I64, F32), (F64, I32, I64), (F32,)]
 THROW_PERIODS = (1, 2, 3, 5, 8, 13)
 #: The handler's marker: log-i32 of this plus the clause number.
 MARKER = 0x5EED0
-_NAMES = {I32: "i32", I64: "i64", F32: "f32", F64: "f64"}
+_NAMES = {I32: "i32", I64: "i64", F32: "f32", F64: "f64", V128: "v128"}
 
 
 class _Rewriter:
@@ -133,6 +134,8 @@ class _Rewriter:
             return sm.Instr("ref.null", (_heap(t),))
         name = _NAMES[t]
         bits = D.draw_bits(self.rng, name)
+        if name == "v128":
+            return sm.Instr("v128.const", (bits,))
         if name in ("i32", "i64"):
             w = 32 if name == "i32" else 64
             bits = bits - (1 << w) if bits >> (w - 1) else bits
