@@ -68,7 +68,7 @@ def render_split(entry: dict, results: dict[str, FileResult]) -> list[str]:
         other = r.skipped - sum(later)
         row = [r.passed, counted, r.failed, other] + later
         tot = [a + b for a, b in zip(tot, row)]
-        if counted == 0 and not r.failed:
+        if counted == 0 and not r.failed and sum(later):
             mark = " (all need later issues)"
         else:
             mark = ""
