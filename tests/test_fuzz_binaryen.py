@@ -33,6 +33,8 @@ import fuzz_support as F  # noqa: E402
 
 import diff_support as D  # noqa: E402
 from wasmbox.binary.decode import decode_module  # noqa: E402
+from wasmbox.syntax.opcodes import OPS  # noqa: E402
+from wasmbox.syntax.opcodes import SIMD as SIMD_PREFIX  # noqa: E402
 
 #: The short run's seeds (the long run starts elsewhere: tools/fuzz.py --seed).
 SEEDS = range(50)
@@ -160,6 +162,10 @@ def test_short_run_covers_the_features():
     for r in results:
         outcomes.update(r.stats.counts)
     assert outcomes["calls compared: exception"] > 0
+    # SIMD (a feature seed's flag): in the modules, and v128 results compared
+    simd_ops = {op for op in new_ops if OPS[op].prefix == SIMD_PREFIX}
+    assert len(simd_ops) >= 20, simd_ops
+    assert outcomes["v128 results compared"] > 0
 
 
 def test_missing_binaryen_fails_clearly(monkeypatch):
@@ -264,6 +270,96 @@ def test_canonicalize_nans_makes_nan_results_canonical_in_both_engines():
         snan = D.N.f32_from_bits(0x7FA00001)
         assert D.N.f32_to_bits(ex["neg"].call_raw(store, [snan])[0]) == 0xFFA00001
     plain = D.W.wat2wasm('(module (func (export "f") (result f32) (f32.neg (f32.const 1))))')
+    assert F.canonicalize_nans(plain) == plain
+
+
+_SIMD = """
+(module
+  (import "fuzzing-support" "log-v128" (func $lv (param v128)))
+  (global (export "g") (mut v128) (v128.const i32x4 1 2 3 4))
+  (func (export "splat") (param i32) (result v128) (i16x8.splat (local.get 0)))
+  (func (export "pass") (param i64 v128 f32) (result f32 v128 i64)
+    (local.get 2) (local.get 1) (local.get 0))
+  (func (export "log") (param v128) (call $lv (local.get 0)) (global.set 0 (local.get 0)))
+  (func (export "div") (param v128 v128) (result v128) (f32x4.div (local.get 0) (local.get 1)))
+  (func (export "promote") (param v128) (result v128) (f64x2.promote_low_f32x4 (local.get 0)))
+)
+"""
+
+
+def test_v128_values_cross_the_harness():
+    """v128 arguments, results, globals and logs go through wasmtime's probe
+    and the log shim as two i64 halves and come back bit for bit; a wasmbox
+    that got one lane wrong is a result divergence."""
+    pair = _pair(_SIMD)
+    funcs = {f.name: f for f in pair.callable}
+    assert funcs["pass"].callable and funcs["pass"].params == ("i64", "v128", "f32")
+    v = 0x7FA00001_FFFFFFFF_80000000_00000001  # a signalling NaN lane among others
+    stats = D.Stats()
+    with D.Session(pair, pair.callable, stats) as s:
+        s.call(funcs["splat"], [0x12345])
+        s.call(funcs["pass"], [D.M64, v, 0x7F800001])
+        s.call(funcs["log"], [v])
+        assert s.wb_log == s.wt_log == [("log-v128", "v128", v)]
+        s.check_state()  # the global now holds v in both
+        assert s.wb_exports["g"].raw == v
+    assert stats.counts["calls compared: ok"] == 3
+    assert stats.counts["v128 results compared"] == 2
+    real = D.Session._wasmbox_call
+
+    def one_lane_off(self, text, f, args, wt):
+        out = real(self, text, f, args, wt)
+        if f.name == "splat":
+            out = D.Outcome("ok", (("v128", out.values[0][1] ^ 1),))
+        return out
+
+    with D.Session(pair, pair.callable, D.Stats()) as s:
+        s._wasmbox_call = one_lane_off.__get__(s)
+        with pytest.raises(D.Disagreement) as e:
+            s.call(funcs["splat"], [3])
+    assert e.value.aspect == "result" and e.value.detail == "value 0 v128"
+
+
+def test_v128_nan_lanes_are_compared_per_lane():
+    """Where the spec leaves NaN bits open (a NaN-nondeterministic function),
+    a v128 may differ only in NaN lanes, each an arithmetic NaN; elsewhere bit
+    for bit."""
+    canon, arith, snan = 0x7FC00000, 0xFFE00000, 0x7FA00000
+    lanes = D._v128_join
+    assert D.v128_floats_agree(lanes([canon, 1, 2, 3], 32), lanes([arith, 1, 2, 3], 32), True)
+    assert not D.v128_floats_agree(lanes([canon, 1, 2, 3], 32), lanes([canon, 1, 2, 4], 32), True)
+    assert not D.v128_floats_agree(lanes([snan, 1, 2, 3], 32), lanes([canon, 1, 2, 3], 32), True)
+    # f64 lanes too; and canonical in, canonical out
+    assert D.v128_floats_agree(lanes([0xFFF8000000000000, 5], 64),
+                               lanes([0x7FF8000000000000, 5], 64), False)
+    assert not D.v128_floats_agree(lanes([0x7FFC000000000001, 5], 64),
+                                   lanes([0x7FF8000000000000, 5], 64), False)
+    # (the lane shape is not known: 0x7FFC0000_00000000 could be two f32 lanes,
+    # a NaN and a zero, and then it agrees with 0x7FF80000_00000000)
+    pair = _pair(_SIMD)
+    assert pair.nondeterministic_export["div"] and pair.nondeterministic_export["promote"]
+    assert not pair.nondeterministic_export["pass"]
+
+
+def test_canonicalize_nans_makes_simd_nan_lanes_canonical():
+    canon = F.canonicalize_nans(D.W.wat2wasm(_SIMD))
+    pair = D.Pair(D.ModuleCase("test", 0, canon, _SIMD), F.fuzzing_support(),
+                  nans_canonical=True)
+    funcs = {f.name: f for f in pair.callable}
+    zeros = 0
+    ones = D._v128_join([0x3F800000] * 4, 32)
+    mixed = D._v128_join([0, 0x3F800000, 0xFFC00001, 0x7F800000], 32)  # 0, 1, NaN, inf
+    with D.Session(pair, pair.callable, D.Stats()) as s:
+        s.call(funcs["div"], [mixed, zeros])  # 0/0 NaN, 1/0 inf, NaN/0 NaN, inf/0 inf
+        s.call(funcs["div"], [ones, ones])
+        s.call(funcs["promote"], [D._v128_join([0xFFA00000, 0x40000000, 0, 0], 32)])
+        out = s.wb_exports["div"].call_raw(s.wb_store, [mixed, zeros])[0]
+        assert out == D._v128_join([0x7FC00000, 0x7F800000, 0x7FC00000,
+                                                     0x7F800000], 32)
+        out = s.wb_exports["promote"].call_raw(s.wb_store, [D._v128_join([0xFFA00000, 0x40000000,
+                                                                          0, 0], 32)])[0]
+        assert out == D._v128_join([0x7FF8000000000000, 0x4000000000000000], 64)
+    plain = D.W.wat2wasm('(module (func (export "f") (result v128) (f32x4.neg (v128.const i64x2 0 0))))')
     assert F.canonicalize_nans(plain) == plain
 
 

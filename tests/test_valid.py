@@ -524,8 +524,20 @@ def test_unsupported_features() -> None:
     unsupported_(Module(mems=[Memory(MemType(Limits(1, 1, shared=True)))]), "threads")
     unsupported_(module("i64.const 0; i64.const 0; i64.const 0; i64.const 0; i64.add128; drop; drop"),
                  "wide-arithmetic")
-    unsupported_(module([Instr("v128.const", (0,)), Instr("i8x16.relaxed_swizzle", ()),
-                         Instr("drop")]), "relaxed-simd")
+    unsupported_(module([Instr("ref.null", (AbsHeap.EQ,)), Instr("ref.null", (AbsHeap.EQ,)),
+                         Instr("ref.eq", ()), Instr("drop")]), "gc")
+
+
+def test_relaxed_simd_is_supported() -> None:
+    v = [Instr("v128.const", (0,))]
+    validate_module(module(v * 2 + [Instr("i8x16.relaxed_swizzle", ()), Instr("drop")]))
+    validate_module(module(v + [Instr("i32x4.relaxed_trunc_f64x2_u_zero", ()), Instr("drop")]))
+    for op in ("f32x4.relaxed_madd", "f64x2.relaxed_nmadd", "i16x8.relaxed_laneselect",
+               "i32x4.relaxed_dot_i8x16_i7x16_add_s"):
+        validate_module(module(v * 3 + [Instr(op, ()), Instr("drop")]))
+        invalid(module(v * 2 + [Instr(op, ()), Instr("drop")]), "type mismatch")
+    invalid(module(v + [Instr("i32.const", (0,)), Instr("i16x8.relaxed_q15mulr_s", ()),
+                        Instr("drop")]), "type mismatch")
 
 
 def test_simd_is_supported() -> None:

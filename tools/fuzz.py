@@ -83,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     skipped: Counter = Counter()
     with_features: Counter = Counter()
     outcomes: Counter = Counter()
+    simd_instructions = v128_results = 0
     findings: list[F.Finding] = []
     last = t0
     for res in _results(seeds, args.jobs, args.hide_nan_constants, args.features):
@@ -91,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
         skipped.update(res.skipped)
         if res.exports:
             with_features.update({op for op, k in res.added.items() if k})
+            simd_instructions += res.added.get(F.FI.SIMD, 0)
+        v128_results += res.stats.counts["v128 results compared"]
         outcomes.update({k.split(": ", 1)[1]: v for k, v in res.stats.counts.items()
                          if k.startswith("calls compared: ")})
         for fd in res.findings:
@@ -121,6 +124,9 @@ def run(args: argparse.Namespace) -> int:
     for key, n in keys.most_common():
         print(f"  {n:5d} x {key}")
     print(_features_line(args.features, with_features, outcomes))
+    if F.FI.SIMD in args.features:
+        print(f"simd: {simd_instructions} SIMD instructions in the modules run, "
+              f"{v128_results} v128 results compared")
     print(_summary(done, calls, findings, skipped, run_seconds))
     return 1 if findings else 0
 

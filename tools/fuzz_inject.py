@@ -48,17 +48,23 @@ import diff_support as D  # noqa: E402
 from wasmbox.binary import encode_module  # noqa: E402
 from wasmbox.binary.decode import decode_module  # noqa: E402
 from wasmbox.syntax import module as sm  # noqa: E402
-from wasmbox.syntax.types import (F32, F64, I32, I64, AbsHeap, FuncType, GlobalType,  # noqa: E402
-                                  RecType, RefType, SubType, TagType, flatten_types)
+from wasmbox.syntax.types import (F32, F64, I32, I64, V128, AbsHeap, FuncType,  # noqa: E402
+                                  GlobalType, RecType, RefType, SubType, TagType,
+                                  flatten_types)
 
 TAIL_CALL = "tail-call"
 TYPED_REFS = "typed-refs"
 EXCEPTIONS = "exceptions"
-#: Every feature the fuzzer can add, in the order they are applied.
-ALL_FEATURES = (TAIL_CALL, TYPED_REFS, EXCEPTIONS)
+#: SIMD (Wasm 2.0): binaryen 108 writes it itself, so it is only a flag (no
+#: rewrite); it is a feature here so that seeds get it or not alike.
+SIMD = "simd"
+#: Every feature the fuzzer can add, in the order they are applied (new
+#: ones go last: a seed's choices of the earlier ones stay as they were).
+ALL_FEATURES = (TAIL_CALL, TYPED_REFS, EXCEPTIONS, SIMD)
 #: binaryen flags per feature (what -ttf gets besides the rewrite).
 WASM_OPT_FLAGS = {TAIL_CALL: ["--enable-tail-call"],
-                  EXCEPTIONS: ["--enable-exception-handling"], TYPED_REFS: []}
+                  EXCEPTIONS: ["--enable-exception-handling"], TYPED_REFS: [],
+                  SIMD: ["--enable-simd"]}
 
 #: Chances per call / function (see inject).
 P_TAIL = 0.8
@@ -72,7 +78,7 @@ TAG_PARAMS = [(), (I32,), (I64, F32), (F64, I32, I64), (F32,)]
 THROW_PERIODS = (1, 2, 3, 5, 8, 13)
 #: The handler's marker: log-i32 of this plus the clause number.
 MARKER = 0x5EED0
-_NAMES = {I32: "i32", I64: "i64", F32: "f32", F64: "f64"}
+_NAMES = {I32: "i32", I64: "i64", F32: "f32", F64: "f64", V128: "v128"}
 
 
 class _Rewriter:
@@ -128,6 +134,8 @@ class _Rewriter:
             return sm.Instr("ref.null", (_heap(t),))
         name = _NAMES[t]
         bits = D.draw_bits(self.rng, name)
+        if name == "v128":
+            return sm.Instr("v128.const", (bits,))
         if name in ("i32", "i64"):
             w = 32 if name == "i32" else 64
             bits = bits - (1 << w) if bits >> (w - 1) else bits

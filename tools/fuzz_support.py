@@ -65,7 +65,8 @@ from wasmbox.paths import suite_files  # noqa: E402
 from wasmbox.syntax import module as sm  # noqa: E402
 from wasmbox.syntax.locals import Locals  # noqa: E402
 from wasmbox.syntax.opcodes import BLOCK_OPENERS, OPS  # noqa: E402
-from wasmbox.syntax.types import F32, F64, AddrType  # noqa: E402
+from wasmbox.syntax.opcodes import SIMD as SIMD_PREFIX  # noqa: E402
+from wasmbox.syntax.types import F32, F64, V128, AddrType  # noqa: E402
 from wasmbox.text.print import print_module  # noqa: E402
 
 #: Where the regression cases live.
@@ -74,10 +75,11 @@ CASES_DIR = TESTS / "fuzz_cases"
 INSTALL_HINT = "apt-get install -y binaryen"
 
 #: wasm-opt feature flags: exactly what wasmbox runs and binaryen 108 can
-#: generate -- Wasm 2.0 without SIMD (mutable globals, sign extension,
-#: non-trapping float-to-int, multi-value, bulk memory; reference types
-#: per seed, see REF_TYPES_FLAG) and memory64. Everything else is off
-#: (binaryen 108 has no flag for multiple memories, so it never makes them).
+#: generate -- Wasm 2.0 (mutable globals, sign extension, non-trapping
+#: float-to-int, multi-value, bulk memory; reference types per seed, see
+#: REF_TYPES_FLAG; SIMD per seed, as the feature fuzz_inject.SIMD) and
+#: memory64. Everything else is off (binaryen 108 has no flag for multiple
+#: memories, so it never makes them; its -ttf writes no relaxed SIMD).
 FEATURE_FLAGS = [
     "--mvp-features",
     "--enable-mutable-globals", "--enable-sign-ext", "--enable-nontrapping-float-to-int",
@@ -108,6 +110,14 @@ MEMORY64_WAT = "(module (memory i64 1 1))"
 #: alone makes little of.
 P_INITIAL_SUITE = 0.4
 SUITE = "wasm2-nosimd"
+#: ... and for a seed with SIMD, a module of this suite as often as one of SUITE
+SIMD_SUITE = "wasm2-simd"
+#: For a seed with SIMD: the chance of a spec-suite module as initial content,
+#: and of taking it from SIMD_SUITE. binaryen's own SIMD code seldom reaches
+#: anything observable (a deliberately broken i16x8.splat went unnoticed in 60
+#: modules without them); the suite's functions take and return v128 values.
+P_INITIAL_SUITE_SIMD = 0.7
+P_SIMD_SUITE = 0.8
 #: Argument lists per exported function (the first is all zeros).
 CALLS_PER_EXPORT = 3
 #: binaryen's -ttf modules bound their loops and recursion by a global that
@@ -132,32 +142,49 @@ REF_TYPES_INVALID = ("reference-types module refused by both engines (binaryen 1
 # ------------------------------------------------------------------ host module, NaNs
 
 #: The functions of binaryen's ``fuzzing-support`` module (what ``wasm-opt
-#: -ttf`` of binaryen 108 imports without SIMD) and the type each logs.
+#: -ttf`` of binaryen 108 imports; ``log-v128`` only with SIMD) and the type
+#: each logs.
 FUZZING_SUPPORT = "fuzzing-support"
 LOG_FUNCS: dict[str, str] = {"log-i32": "i32", "log-i64": "i64", "log-f32": "f32",
-                             "log-f64": "f64"}
+                             "log-f64": "f64", "log-v128": "v128"}
 #: The host module behind the log shim (see FuzzingSupportImports).
 LOG_HOST = "fuzzing-support-host"
 
 
+def _host_params(t: str) -> list[str]:
+    """The host function's parameters for a log of type t: floats as
+    integers of their width, a v128 as two i64 (low half first)."""
+    return ["i64", "i64"] if t == D.V128 else [D.AS_INT.get(t, t)]
+
+
 def log_shim_text() -> str:
     """WAT of the log shim: it exports each LOG_FUNCS function and passes its
-    argument on, floats reinterpreted as integers, to the same name in
-    LOG_HOST."""
+    argument on, floats reinterpreted as integers and a v128 as its two i64
+    lanes, to the same name in LOG_HOST."""
     out = ["(module"]
     for k, (name, t) in enumerate(LOG_FUNCS.items()):
-        out.append(f'  (import "{LOG_HOST}" "{name}" (func $h{k} (param {D.AS_INT.get(t, t)})))')
+        ps = " ".join(_host_params(t))
+        out.append(f'  (import "{LOG_HOST}" "{name}" (func $h{k} (param {ps})))')
     for k, (name, t) in enumerate(LOG_FUNCS.items()):
-        out.append(f'  (func (export "{name}") (param {t}) local.get 0 {D.TO_INT.get(t, "")} '
-                   f"call $h{k})")
+        if t == D.V128:
+            args = "local.get 0 i64x2.extract_lane 0 local.get 0 i64x2.extract_lane 1"
+        else:
+            args = f'local.get 0 {D.TO_INT.get(t, "")}'
+        out.append(f'  (func (export "{name}") (param {t}) {args} call $h{k})')
     out.append(")")
     return "\n".join(out)
 
 
 def _recorder(log: list[D.LogEntry], name: str, t: str) -> Any:
     """The host function behind log function name: it records the bits it
-    gets (an integer of t's width; wasmtime's are signed) in log."""
+    gets (an integer of t's width, a v128 from its two halves; wasmtime's
+    are signed) in log."""
     mask = D.width_mask(t)
+    if t == D.V128:
+        def record_v128(lo: int, hi: int) -> None:
+            log.append((name, t, (lo & D.M64) | (hi & D.M64) << 64))
+
+        return record_v128
 
     def record(bits: int) -> None:
         log.append((name, t, bits & mask))
@@ -185,15 +212,14 @@ class FuzzingSupportImports(D.HostImports):
 
     def define_wasmbox(self, linker: Linker, store: Store, log: list[D.LogEntry]) -> None:
         for name, t in LOG_FUNCS.items():
-            it = D.AS_INT.get(t, t)
-            linker.define_raw_func(LOG_HOST, name, FuncType([getattr(ValType, it)()], []),
-                                   _recorder(log, name, t))
+            ps = [getattr(ValType, it)() for it in _host_params(t)]
+            linker.define_raw_func(LOG_HOST, name, FuncType(ps, []), _recorder(log, name, t))
         linker.define_instance(store, FUZZING_SUPPORT, linker.instantiate(store, self._wb_shim))
 
     def define_wasmtime(self, linker: W.Linker, store: W.Store, log: list[D.LogEntry]) -> None:
         for name, t in LOG_FUNCS.items():
-            it = D.AS_INT.get(t, t)
-            f = W.Func(store, W.FuncType([getattr(W.ValType, it)()], []), _recorder(log, name, t))
+            ps = [getattr(W.ValType, it)() for it in _host_params(t)]
+            f = W.Func(store, W.FuncType(ps, []), _recorder(log, name, t))
             linker.define(store, LOG_HOST, name, f)
         linker.define_instance(store, FUZZING_SUPPORT, linker.instantiate(store, self._wt_shim))
 
@@ -207,6 +233,9 @@ def fuzzing_support() -> FuzzingSupportImports:
 
 #: The positive canonical NaN of each float type.
 CANONICAL_NAN = {"f32": 0x7FC00000, "f64": 0x7FF8000000000000}
+#: ... in every lane of each float lane shape
+CANONICAL_NAN_LANES = {"f32x4": 0x7FC00000 * 0x00000001000000010000000100000001,
+                       "f64x2": 0x7FF8000000000000 * 0x00000000000000010000000000000001}
 
 
 def _canonical_nan_code(t: str) -> list[sm.Instr]:
@@ -222,7 +251,10 @@ def canonicalize_nans(data: bytes) -> bytes:
     followed by code that replaces a NaN result by the positive canonical
     NaN: ``local.set $t; <i>.const bits; <t>.reinterpret_<i>; local.get
     $t; local.get $t; local.get $t; <t>.ne; select`` (a fresh local per
-    function and type).
+    function and type). A SIMD one (diff_support.SIMD_NAN_NONDETERMINISTIC)
+    gets the same per lane: ``local.set $v; local.get $v; v128.const
+    <canonical NaN lanes>; local.get $v; local.get $v; <shape>.eq;
+    v128.bitselect``.
 
     The spec lets such an instruction give any NaN of a set (sign and, for
     non-canonical NaN operands, payload are free), and a random module
@@ -237,8 +269,9 @@ def canonicalize_nans(data: bytes) -> bytes:
     m = decode_module(data)
     types = [sub.comp for rec in m.types for sub in rec.subtypes]
     changed = False
+    nondet = D.NAN_NONDETERMINISTIC | D.SIMD_NAN_NONDETERMINISTIC
     for f in m.funcs:
-        if not any(ins.op in D.NAN_NONDETERMINISTIC for ins in f.body):
+        if not any(ins.op in nondet for ins in f.body):
             continue
         changed = True
         n_locals = len(types[f.type_index].params) + len(f.locals)
@@ -247,6 +280,18 @@ def canonicalize_nans(data: bytes) -> bytes:
         body: list[sm.Instr] = []
         for ins in f.body:
             body.append(ins)
+            if ins.op in D.SIMD_NAN_NONDETERMINISTIC:
+                # per lane: v128.bitselect(result, canonical NaNs, result == result)
+                shape = ins.op[:5]  # the result's shape: f64x2.promote_low_f32x4 -> f64x2
+                if "v128" not in tmp:
+                    tmp["v128"] = n_locals + len(tmp)
+                    extra.append(V128)
+                x = tmp["v128"]
+                body += [sm.Instr("local.set", (x,)), sm.Instr("local.get", (x,)),
+                         sm.Instr("v128.const", (CANONICAL_NAN_LANES[shape],)),
+                         sm.Instr("local.get", (x,)), sm.Instr("local.get", (x,)),
+                         sm.Instr(f"{shape}.eq"), sm.Instr("v128.bitselect")]
+                continue
             if ins.op not in D.NAN_NONDETERMINISTIC:
                 continue
             t = ins.op[:3]  # the result type: f32.demote_f64 -> f32, f64.add -> f64
@@ -373,9 +418,9 @@ def hide_nan_constants(data: bytes) -> bytes:
 
 
 @functools.cache
-def _suite_files() -> list[Path]:
+def _suite_files(suite: str = SUITE) -> list[Path]:
     try:
-        return suite_files(SUITE)
+        return suite_files(suite)
     except FileNotFoundError:
         return []
 
@@ -387,10 +432,18 @@ def _suite_modules(path: Path) -> list[bytes]:
     return [c.data for c in cases if not decode_module(c.data).imports]
 
 
-def _initial_content(rng: random.Random, memory64: bool) -> tuple[bytes | None, str]:
-    """Initial content for -ttf and a note saying what it is (see P_INITIAL_SUITE)."""
-    use_suite = rng.random() < P_INITIAL_SUITE
-    files = _suite_files()
+def _initial_content(rng: random.Random, memory64: bool,
+                     simd: bool = False) -> tuple[bytes | None, str]:
+    """Initial content for -ttf and a note saying what it is (see P_INITIAL_SUITE;
+    with simd, P_INITIAL_SUITE_SIMD and P_SIMD_SUITE)."""
+    draw = rng.random()
+    use_suite = draw < P_INITIAL_SUITE
+    suite = SUITE
+    if simd:
+        # a separate PRNG: the choices of seeds without SIMD stay as they were
+        use_suite = draw < P_INITIAL_SUITE_SIMD
+        suite = SIMD_SUITE if random.Random(rng.random()).random() < P_SIMD_SUITE else SUITE
+    files = _suite_files(suite)
     pick_file, pick_module = rng.random(), rng.random()
     if memory64:
         return W.wat2wasm(MEMORY64_WAT), f"--initial-fuzz <{MEMORY64_WAT}>"
@@ -401,7 +454,7 @@ def _initial_content(rng: random.Random, memory64: bool) -> tuple[bytes | None, 
     if not mods:
         return None, ""
     k = int(pick_module * len(mods))
-    return mods[k], f"--initial-fuzz <module {k} of {SUITE} {path.name}>"
+    return mods[k], f"--initial-fuzz <module {k} of {suite} {path.name}>"
 
 
 #: Chance that a seed gets each of the features asked for (so that the
@@ -426,6 +479,16 @@ def _feature_flags(flags: list[str], features: tuple[str, ...]) -> list[str]:
     return out
 
 
+def _simd_instructions(data: bytes) -> int:
+    """How many SIMD instructions the code of a module holds (0 if it does not decode)."""
+    try:
+        m = decode_module(data)
+    except WasmboxError:
+        return 0
+    return sum(1 for f in m.funcs for ins in f.body
+               if ins.op in OPS and OPS[ins.op].prefix == SIMD_PREFIX)
+
+
 def generate(seed: int, hide_nans: bool = False,
              features: frozenset[str] | set[str] = frozenset()) -> Generated:
     """The module of a seed: input bytes and choices from random.Random(seed)
@@ -447,7 +510,7 @@ def generate(seed: int, hide_nans: bool = False,
     opt = rng.choice(OPT_LEVELS) if rng.random() < P_OPTIMISE else None
     chosen = seed_features(seed, features)
     flags = _feature_flags(FEATURE_FLAGS, chosen) + ([opt] if opt else [])
-    initial, initial_note = _initial_content(rng, memory64)
+    initial, initial_note = _initial_content(rng, memory64, FI.SIMD in chosen)
     gen = Generated(seed, None, flags + ([initial_note] if initial_note else [])
                     + (["(NaN constants hidden)"] if hide_nans else [])
                     + ([f"(fuzz_inject: {','.join(chosen)})"] if chosen else []),
@@ -491,6 +554,8 @@ def generate(seed: int, hide_nans: bool = False,
             gen.notes.append(REF_TYPES_INVALID)
             continue
         gen.data = data
+        if FI.SIMD in chosen:
+            gen.added[FI.SIMD] = _simd_instructions(data)
         if with_refs:
             gen.flags.append(REF_TYPES_FLAG)
         return gen

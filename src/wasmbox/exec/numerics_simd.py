@@ -1,4 +1,5 @@
-"""Every SIMD instruction of Wasm 2.0 (the 128-bit vector instructions), bit-exact.
+"""Every SIMD instruction of Wasm 2.0 (the 128-bit vector instructions), bit-exact,
+and relaxed SIMD (Wasm 3.0) with the deterministic results (:data:`RELAXED_SAME`).
 
 Value representation (binding for the compiler and the runtime): a **v128**
 is an unsigned Python int, ``0 <= v < 2**128``, little-endian: lane 0 of any
@@ -32,11 +33,13 @@ instruction traps.
 """
 from __future__ import annotations
 
+import math
 import struct
 from collections.abc import Callable
 from typing import Any
 
 from wasmbox.exec.numerics_float import (
+    CANONICAL_NAN,
     FLOAT_FUNCS,
     f32_from_bits,
     f32_to_bits,
@@ -534,6 +537,141 @@ _reg("f32x4.demote_f64x2_zero", 1, f32x4_demote_f64x2_zero)
 _reg("f64x2.promote_low_f32x4", 1, f64x2_promote_low_f32x4)
 
 
+# -- relaxed SIMD (Wasm 3.0), deterministically ----------------------------------------
+#
+# Each relaxed instruction allows a set of results; wasmbox returns the one
+# wasmtime returns with ``Config.relaxed_simd_deterministic`` (see
+# docs/simd.md). Where that result is a Wasm 2.0 instruction's, the relaxed
+# name is an alias of it (RELAXED_SAME) and has no function of its own: one
+# definition per semantics. The fused multiply-adds and the i7 dot products
+# have no 2.0 counterpart and are defined here.
+
+#: relaxed instruction -> the Wasm 2.0 instruction whose result it returns
+RELAXED_SAME: dict[str, str] = {
+    "i8x16.relaxed_swizzle": "i8x16.swizzle",
+    "i32x4.relaxed_trunc_f32x4_s": "i32x4.trunc_sat_f32x4_s",
+    "i32x4.relaxed_trunc_f32x4_u": "i32x4.trunc_sat_f32x4_u",
+    "i32x4.relaxed_trunc_f64x2_s_zero": "i32x4.trunc_sat_f64x2_s_zero",
+    "i32x4.relaxed_trunc_f64x2_u_zero": "i32x4.trunc_sat_f64x2_u_zero",
+    "i8x16.relaxed_laneselect": "v128.bitselect",
+    "i16x8.relaxed_laneselect": "v128.bitselect",
+    "i32x4.relaxed_laneselect": "v128.bitselect",
+    "i64x2.relaxed_laneselect": "v128.bitselect",
+    "f32x4.relaxed_min": "f32x4.min",
+    "f32x4.relaxed_max": "f32x4.max",
+    "f64x2.relaxed_min": "f64x2.min",
+    "f64x2.relaxed_max": "f64x2.max",
+    "i16x8.relaxed_q15mulr_s": "i16x8.q15mulr_sat_s",
+}
+
+
+def _round_exact(n: int, k: int, p: int, emin: int, emax: int) -> float:
+    """The float nearest to ``n / 2**k`` (n != 0) in a binary format with p
+    significant bits, smallest normal exponent emin and largest exponent emax
+    (ties to even; subnormals; +-inf past the largest finite value). The
+    result is exact as a Python float for f64 (p=53) and f32 (p=24)."""
+    neg = n < 0
+    if neg:
+        n = -n
+    e = n.bit_length() - 1 - k           # 2**e <= |value| < 2**(e+1)
+    q = max(e, emin) - (p - 1)           # exponent of the result's last place
+    shift = k + q
+    if shift <= 0:
+        m = n << -shift
+    else:
+        m = n >> shift
+        rest = n & ((1 << shift) - 1)
+        half = 1 << (shift - 1)
+        if rest > half or (rest == half and m & 1):
+            m += 1
+    if m.bit_length() - 1 + q > emax:
+        r = math.inf
+    else:
+        r = math.ldexp(m, q)
+    return -r if neg else r
+
+
+def _fma(a: float, b: float, c: float, p: int, emin: int, emax: int,
+         naive: Callable[[float, float, float], float]) -> float:
+    """a * b + c rounded once (IEEE 754 fusedMultiplyAdd) to the format (p, emin, emax).
+
+    NaN results: with a NaN operand, what ``naive`` (the unfused scalar
+    instructions) gives -- an arithmetic NaN; an invalid operation (inf * 0,
+    inf - inf) gives the canonical NaN.
+    """
+    if a != a or b != b or c != c:
+        return naive(a, b, c)
+    ainf, binf = math.isinf(a), math.isinf(b)
+    if ainf or binf:
+        if a == 0.0 or b == 0.0:
+            return CANONICAL_NAN
+        prod = math.copysign(math.inf, a) * math.copysign(1.0, b)
+        if math.isinf(c) and c != prod:
+            return CANONICAL_NAN
+        return prod
+    if math.isinf(c):
+        return c
+    na, da = a.as_integer_ratio()        # the denominators are powers of two
+    nb, db = b.as_integer_ratio()
+    nc, dc = c.as_integer_ratio()
+    kab = (da * db).bit_length() - 1     # a * b == na * nb / 2**kab
+    kc = dc.bit_length() - 1             # c == nc / 2**kc
+    k = max(kab, kc)
+    n = ((na * nb) << (k - kab)) + (nc << (k - kc))
+    if n == 0:
+        # an exact zero: -0 only when the product and c are both zeros of sign -
+        prod_neg = (math.copysign(1.0, a) < 0) != (math.copysign(1.0, b) < 0)
+        if na * nb == 0 and prod_neg and math.copysign(1.0, c) < 0:
+            return -0.0
+        return 0.0
+    return _round_exact(n, k, p, emin, emax)
+
+
+def _fused(shape: str, negate: bool) -> Callable[[int, int, int], int]:
+    t = shape[:3]
+    read, write = (lanes_f32, join_f32) if t == "f32" else (lanes_f64, join_f64)
+    fmt = (24, -126, 127) if t == "f32" else (53, -1022, 1023)
+    add, mul, neg = FLOAT_FUNCS[f"{t}.add"], FLOAT_FUNCS[f"{t}.mul"], FLOAT_FUNCS[f"{t}.neg"]
+
+    def naive(x: float, y: float, z: float) -> float:
+        return add(mul(x, y), z)
+
+    def op(a: int, b: int, c: int) -> int:
+        xs = read(a)
+        if negate:
+            xs = [neg(x) for x in xs]
+        return write([_fma(x, y, z, *fmt, naive) for x, y, z in zip(xs, read(b), read(c))])
+
+    return op
+
+
+for _shape in ("f32x4", "f64x2"):
+    _reg(f"{_shape}.relaxed_madd", 3, _fused(_shape, False))
+    _reg(f"{_shape}.relaxed_nmadd", 3, _fused(_shape, True))
+
+
+def i16x8_relaxed_dot_i8x16_i7x16_s(a: int, b: int) -> int:
+    """Lane i: the sum of the products of signed 8-bit lanes 2i and 2i+1 of a and
+    b (b read signed as well), wrapped to 16 bits."""
+    p = [x * y for x, y in zip(lanes_s(a, 8), lanes_s(b, 8))]
+    return join([p[k] + p[k + 1] for k in range(0, 16, 2)], 16)
+
+
+_reg("i16x8.relaxed_dot_i8x16_i7x16_s", 2, i16x8_relaxed_dot_i8x16_i7x16_s)
+
+
+def i32x4_relaxed_dot_i8x16_i7x16_add_s(a: int, b: int, c: int) -> int:
+    """Lane i: the sum of the four products of signed 8-bit lanes 4i .. 4i+3 of a
+    and b (b read signed), exactly -- no 16-bit intermediate wraps, unlike
+    ``i16x8.relaxed_dot_i8x16_i7x16_s`` -- plus lane i of c (wrapping)."""
+    p = [x * y for x, y in zip(lanes_s(a, 8), lanes_s(b, 8))]
+    return join([p[k] + p[k + 1] + p[k + 2] + p[k + 3] + z
+                 for k, z in zip(range(0, 16, 4), lanes_u(c, 32))], 32)
+
+
+_reg("i32x4.relaxed_dot_i8x16_i7x16_add_s", 3, i32x4_relaxed_dot_i8x16_i7x16_add_s)
+
+
 # -- memory ---------------------------------------------------------------------------
 
 _Q2 = struct.Struct("<QQ")
@@ -597,5 +735,5 @@ def _mem_forms() -> None:
 
 _mem_forms()
 
-__all__ = ["SIMD_FUNCS", "SIMD_ARITY", "SIMD_INLINE", "SIMD_MEM_FUNCS", "SHAPES", "M128",
+__all__ = ["SIMD_FUNCS", "SIMD_ARITY", "RELAXED_SAME", "SIMD_INLINE", "SIMD_MEM_FUNCS", "SHAPES", "M128",
            "lanes_u", "lanes_s", "join", "lanes_f32", "lanes_f64", "join_f32", "join_f64"]

@@ -15,18 +15,25 @@ live). Generated code spells an instruction as
   (``struct`` underneath: out of bounds raises ``struct.error``, which
   the call boundary turns into the trap).
 
+A relaxed SIMD instruction whose deterministic result is a Wasm 2.0
+instruction's (``numerics_simd.RELAXED_SAME``) is emitted as that
+instruction (``f32x4.relaxed_min`` -> ``f32x4_min(a, b)``, and
+``i8x16.relaxed_laneselect`` -> ``v128_bitselect(a, b, m)``).
+
 No SIMD instruction traps except through memory. Raises
-:class:`~wasmbox.errors.UnsupportedFeature` for relaxed SIMD.
+:class:`~wasmbox.errors.UnsupportedFeature` for an instruction it does not
+know (validation refuses those first).
 """
 from __future__ import annotations
 
 from ..errors import UnsupportedFeature
 from ..syntax.module import MemArg
-from .numerics_simd import SIMD_ARITY, SIMD_FUNCS, SIMD_INLINE, SIMD_MEM_FUNCS
+from .numerics_simd import RELAXED_SAME, SIMD_ARITY, SIMD_FUNCS, SIMD_INLINE, SIMD_MEM_FUNCS
 from .stack import Entry
 
 #: every SIMD instruction this compiler runs
-SIMD_OPS = frozenset(SIMD_FUNCS) | frozenset(SIMD_MEM_FUNCS) | {"v128.const"}
+SIMD_OPS = (frozenset(SIMD_FUNCS) | frozenset(SIMD_MEM_FUNCS) | frozenset(RELAXED_SAME)
+            | {"v128.const"})
 
 
 def v128_literal(v: int) -> str:
@@ -46,8 +53,9 @@ class SimdMixin:
         if op in SIMD_MEM_FUNCS:
             self._emit_simd_mem(op, imm)
             return
+        op = RELAXED_SAME.get(op, op)  # a relaxed instruction with a 2.0 result
         n = SIMD_ARITY.get(op)
-        if n is None:  # pragma: no cover - validation refuses relaxed SIMD first
+        if n is None:  # pragma: no cover - validation refuses unknown instructions first
             raise UnsupportedFeature(f"instruction {op} is not supported")
         ops = self.popn(n)
         tpl = SIMD_INLINE.get(op)

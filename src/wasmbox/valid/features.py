@@ -7,7 +7,9 @@ expressions, the Wasm 3.0 type system (recursion groups, subtyping, every
 abstract heap type, struct/array/cont type definitions) and typed function
 references (``call_ref``, ``ref.as_non_null``, ``br_on_null``,
 ``br_on_non_null``), tail calls, exception handling (with the legacy
-instructions) and SIMD (``v128``; not relaxed SIMD). GC *instructions* are not implemented. Anything
+instructions), SIMD (``v128``) and relaxed SIMD (Wasm 3.0; always on, like
+the other Wasm 3.0 features wasmtime enables by default). GC
+*instructions* are not implemented. Anything
 else that is well formed gets :class:`~wasmbox.errors.UnsupportedFeature`
 with a message ``"<feature>: <construct>"``, never ``ValidationError``:
 the module may well be valid, we just cannot check (or run) it yet.
@@ -45,8 +47,8 @@ def feature_of_op(name: str) -> str | None:
     op = OPS.get(name)
     if op is None:
         return None
-    if op.prefix == SIMD:  # SIMD (Wasm 2.0) is supported; relaxed SIMD is not
-        return "relaxed-simd" if "relaxed" in name else None
+    if op.prefix == SIMD:  # SIMD (Wasm 2.0) and relaxed SIMD (Wasm 3.0) are supported
+        return None
     if op.prefix == GC:
         return "gc"
     return None

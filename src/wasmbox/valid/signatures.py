@@ -21,7 +21,9 @@ operators (abs, neg, sqrt, rounding, extend, extadd_pairwise, conversions)
 ``[v128] -> [v128]``; everything else ``[v128 v128] -> [v128]``. The lane
 forms (``extract_lane``, ``replace_lane``, ``shuffle``, the lane loads and
 stores) have immediates to check and get rules in ``simd.py`` instead;
-:data:`SIMD_LANE_OPS` lists them. Relaxed SIMD is left out.
+:data:`SIMD_LANE_OPS` lists them. Relaxed SIMD (Wasm 3.0): ``relaxed_madd``,
+``relaxed_nmadd``, ``relaxed_laneselect`` and ``relaxed_dot_..._add_s``
+take three v128s, ``relaxed_trunc_*`` one, the rest two.
 
 Names with an operator we do not recognise (``i64.add128``) are left out on
 purpose: they belong to proposals that ``features.py`` labels.
@@ -102,14 +104,16 @@ LANE_SCALAR: dict[str, NumType] = {"i8x16": I32, "i16x8": I32, "i32x4": I32, "i6
 _SIMD_TEST = frozenset({"all_true", "bitmask", "any_true"})
 _SIMD_SHIFT = frozenset({"shl", "shr_s", "shr_u"})
 _SIMD_UNARY_PREFIX = ("extend_", "extadd_pairwise_", "convert_", "trunc_sat_", "demote_",
-                      "promote_")
+                      "promote_", "relaxed_trunc_")
+_SIMD_TERNARY = frozenset({"bitselect", "relaxed_madd", "relaxed_nmadd", "relaxed_laneselect",
+                           "relaxed_dot_i8x16_i7x16_add_s"})
 _SIMD_UNARY = frozenset("not abs neg popcnt sqrt ceil floor trunc nearest".split())
 
 
 def derive_simd_signature(name: str) -> Sig | None:
     """The signature of a SIMD instruction without lane immediates, else None."""
     shape, dot, op = name.partition(".")
-    if not dot or "relaxed" in op or "lane" in op or op == "shuffle":
+    if not dot or ("lane" in op and op != "relaxed_laneselect") or op == "shuffle":
         return None
     if shape != "v128" and shape not in LANE_SCALAR:
         return None
@@ -122,7 +126,7 @@ def derive_simd_signature(name: str) -> Sig | None:
         return _sig((v,), (I32,))
     if op in _SIMD_SHIFT:
         return _sig((v, I32), (v,))
-    if op == "bitselect":
+    if op in _SIMD_TERNARY:
         return _sig((v, v, v), (v,))
     if op in _SIMD_UNARY or op.startswith(_SIMD_UNARY_PREFIX):
         return _sig((v,), (v,))
